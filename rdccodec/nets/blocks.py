@@ -1,0 +1,203 @@
+"""Building blocks shared by both branches: convolutions and the gained hyperprior."""
+from __future__ import annotations
+
+import math
+import zlib
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from compressai.entropy_models import EntropyBottleneck, GaussianConditional
+from compressai.layers import GDN
+from compressai.ops import quantize_ste
+from torch import Tensor, nn
+
+# The scale table of CompressAI's own hyperprior models (Ballé et al. 2018):
+# 64 log-spaced scales between 0.11 and 256.
+SCALE_TABLE = np.exp(np.linspace(math.log(0.11), math.log(256), 64)).tolist()
+
+
+def conv(in_ch: int, out_ch: int, kernel: int = 5, stride: int = 2) -> nn.Conv2d:
+    return nn.Conv2d(in_ch, out_ch, kernel, stride=stride, padding=kernel // 2)
+
+
+def deconv(in_ch: int, out_ch: int, kernel: int = 5, stride: int = 2) -> nn.ConvTranspose2d:
+    return nn.ConvTranspose2d(
+        in_ch, out_ch, kernel, stride=stride, padding=kernel // 2, output_padding=stride - 1
+    )
+
+
+def analysis(in_ch: int, hidden: int, out_ch: int, downsamplings: int) -> nn.Sequential:
+    """`downsamplings` stride-2 5x5 convolutions with GDN between them."""
+    layers: list[nn.Module] = []
+    ch = in_ch
+    for _ in range(downsamplings - 1):
+        layers += [conv(ch, hidden), GDN(hidden)]
+        ch = hidden
+    layers.append(conv(ch, out_ch))
+    return nn.Sequential(*layers)
+
+
+def synthesis(in_ch: int, hidden: int, out_ch: int, upsamplings: int) -> nn.Sequential:
+    """Mirror of :func:`analysis` with inverse GDN."""
+    layers: list[nn.Module] = []
+    ch = in_ch
+    for _ in range(upsamplings - 1):
+        layers += [deconv(ch, hidden), GDN(hidden, inverse=True)]
+        ch = hidden
+    layers.append(deconv(ch, out_ch))
+    return nn.Sequential(*layers)
+
+
+def symbols_crc(symbols: Tensor) -> int:
+    """CRC-32 of quantised latent symbols as little-endian int32: what both sides must agree on."""
+    array = symbols.detach().to(torch.int32).cpu().numpy().astype("<i4")
+    return zlib.crc32(array.tobytes())
+
+
+class LevelGains(nn.Module):
+    """Per-channel gain and inverse-gain vectors for L rate levels (Cui et al., CVPR 2021).
+
+    Gains grow strictly with the level in every channel (a cumulative sum of
+    positive steps in the log domain), so a higher level always quantises finer
+    and the bitrate rises monotonically. A fractional level interpolates two
+    neighbouring vectors geometrically.
+    """
+
+    def __init__(self, levels: int, channels: int, low: float = 0.25, high: float = 4.0):
+        super().__init__()
+        self.levels = levels
+        step = math.log(high / low) / max(levels - 1, 1)
+        self.log_base = nn.Parameter(torch.full((channels,), math.log(low)))
+        # softplus(raw) == step at initialisation
+        raw = math.log(math.expm1(step))
+        self.raw_steps = nn.Parameter(torch.full((levels - 1, channels), raw))
+        self.log_inverse = nn.Parameter(-self._log_gains().detach().clone())
+
+    def _log_gains(self) -> Tensor:
+        steps = F.softplus(self.raw_steps)
+        zero = torch.zeros_like(self.log_base)[None]
+        return self.log_base[None] + torch.cat([zero, steps.cumsum(0)], 0)
+
+    def forward(self, level: float | Tensor) -> tuple[Tensor, Tensor]:
+        """Gains and inverse gains, shaped (B, C, 1, 1) for a tensor of levels or (1, C, 1, 1)."""
+        level_t = torch.as_tensor(level, dtype=self.log_base.dtype, device=self.log_base.device)
+        level_t = level_t.reshape(-1).clamp(0, self.levels - 1)
+        lower = level_t.floor().clamp(max=self.levels - 2).long() if self.levels > 1 else level_t.long()
+        frac = (level_t - lower.to(level_t.dtype))[:, None]
+        log_gains = self._log_gains()
+        upper = (lower + 1).clamp(max=self.levels - 1)
+        log_g = log_gains[lower] * (1 - frac) + log_gains[upper] * frac
+        log_i = self.log_inverse[lower] * (1 - frac) + self.log_inverse[upper] * frac
+        return log_g.exp()[:, :, None, None], log_i.exp()[:, :, None, None]
+
+
+class GainedHyperprior(nn.Module):
+    """Mean-scale hyperprior whose latent is multiplied by a per-level gain before quantisation.
+
+    ::
+
+                 ┌─────┐  z   ┌───┐ ẑ  ┌─────┐  μ, σ
+        y ──┬───►┤ h_a ├──►───┤ Q ├─►──┤ h_s ├──►── ×gain ──┐
+            │    └─────┘      └───┘ EB └─────┘              │
+            │   gain                                        ▼            inverse gain
+            └────► × ──────────────►─── Q(y·g − μg) ──►── GC ──► + μg ──► × ──► ŷ
+
+    The hyper latent z does not depend on the level: h_s predicts the
+    distribution of y, and a gain g turns N(μ, σ) into N(gμ, gσ). The channels
+    are split into ordered groups so that a prefix of groups can be decoded
+    alone (the residual branch's layers); the primary branch has one group.
+    """
+
+    def __init__(self, channels: int, hyper_channels: int, levels: int, groups: int = 1):
+        super().__init__()
+        if channels % groups:
+            raise ValueError("channels must divide into groups")
+        self.channels = channels
+        self.groups = groups
+        self.h_a = nn.Sequential(
+            conv(channels, hyper_channels, 3, 1), nn.LeakyReLU(inplace=True),
+            conv(hyper_channels, hyper_channels), nn.LeakyReLU(inplace=True),
+            conv(hyper_channels, hyper_channels),
+        )
+        self.h_s = nn.Sequential(
+            deconv(hyper_channels, hyper_channels), nn.LeakyReLU(inplace=True),
+            deconv(hyper_channels, hyper_channels), nn.LeakyReLU(inplace=True),
+            conv(hyper_channels, 2 * channels, 3, 1),
+        )
+        self.gains = LevelGains(levels, channels)
+        self.entropy_bottleneck = EntropyBottleneck(hyper_channels)
+        self.gaussian_conditional = GaussianConditional(SCALE_TABLE)
+
+    def group_mask(self, active_groups: Tensor | int, like: Tensor) -> Tensor:
+        """1 for channels in the first `active_groups` groups, per batch element."""
+        per_group = self.channels // self.groups
+        group_of_channel = torch.arange(self.channels, device=like.device) // per_group
+        active = torch.as_tensor(active_groups, device=like.device).reshape(-1, 1)
+        return (group_of_channel[None] < active).to(like.dtype)[:, :, None, None]
+
+    def _params(self, z_hat: Tensor, gain: Tensor) -> tuple[Tensor, Tensor]:
+        means, scales = self.h_s(z_hat).chunk(2, 1)
+        return means * gain, F.softplus(scales) * gain
+
+    def forward(self, y: Tensor, level: Tensor, active_groups: Tensor | int | None = None) -> dict:
+        """Training path: noisy likelihoods for the rate, straight-through rounding for ŷ."""
+        gain, inverse = self.gains(level)
+        z = self.h_a(y)
+        z_hat, z_likelihoods = self.entropy_bottleneck(z)
+        means, scales = self._params(z_hat, gain)
+        y_gained = y * gain
+        _, y_likelihoods = self.gaussian_conditional(y_gained, scales, means)
+        y_hat = (quantize_ste(y_gained - means) + means) * inverse
+        if active_groups is not None:
+            mask = self.group_mask(active_groups, y_hat)
+            y_hat = y_hat * mask
+            y_likelihoods = y_likelihoods ** mask  # likelihood 1 = zero bits for dropped groups
+        return {"y_hat": y_hat, "likelihoods": {"y": y_likelihoods, "z": z_likelihoods}}
+
+    def compress(self, y: Tensor, level: float) -> dict:
+        """Entropy-code one latent (batch of 1) into its z string and one y string per group."""
+        gain, inverse = self.gains(level)
+        z = self.h_a(y)
+        z_strings = self.entropy_bottleneck.compress(z)
+        z_hat = self.entropy_bottleneck.decompress(z_strings, z.shape[-2:]).to(y.dtype)
+        means, scales = self._params(z_hat, gain)
+        symbols = torch.round(y * gain - means)
+        indexes = self.gaussian_conditional.build_indexes(scales)
+        group_strings = []
+        group_crcs = []
+        for sym, idx in zip(symbols.chunk(self.groups, 1), indexes.chunk(self.groups, 1)):
+            group_strings.append(
+                self.gaussian_conditional.compress(sym.contiguous(), idx.contiguous())[0]
+            )
+            group_crcs.append(symbols_crc(sym))
+        y_hat = (symbols + means) * inverse
+        return {
+            "z_string": z_strings[0],
+            "group_strings": group_strings,
+            "group_crcs": group_crcs,
+            "z_shape": tuple(z.shape[-2:]),
+            "y_hat": y_hat,
+        }
+
+    def decompress_hyper(self, z_string: bytes, z_shape: tuple[int, int], level: float, dtype) -> tuple:
+        gain, inverse = self.gains(level)
+        z_hat = self.entropy_bottleneck.decompress([z_string], z_shape).to(dtype)
+        means, scales = self._params(z_hat, gain)
+        indexes = self.gaussian_conditional.build_indexes(scales)
+        return means, indexes, inverse
+
+    def decompress_group(self, string: bytes, indexes: Tensor, group: int) -> Tensor:
+        """Symbols of one channel group (as float), decoded with that group's tables."""
+        idx = indexes.chunk(self.groups, 1)[group].contiguous()
+        return self.gaussian_conditional.decompress([string], idx, dtype=torch.float64)
+
+    def dequantize(self, group_symbols: list[Tensor], means: Tensor, inverse: Tensor) -> Tensor:
+        """ŷ from the decoded prefix of groups; missing groups are zero, as in training."""
+        symbols = torch.zeros_like(means)
+        per_group = self.channels // self.groups
+        for g, sym in enumerate(group_symbols):
+            symbols[:, g * per_group:(g + 1) * per_group] = sym.to(means.dtype)
+        y_hat = (symbols + means) * inverse
+        mask = self.group_mask(len(group_symbols), y_hat)
+        return y_hat * mask

@@ -1,0 +1,92 @@
+"""The two-branch model and its weights file."""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+
+import torch
+from compressai.models.utils import update_registered_buffers
+from torch import Tensor, nn
+
+from .primary import PrimaryBranch
+from .residual import ResidualBranch
+
+# y of the primary is at 1/16, its z at 1/64; the residual's z at 1/32.
+PAD_MULTIPLE = 64
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    hidden: int = 64
+    latent: int = 128
+    hyper: int = 64
+    residual_hidden: int = 48
+    residual_latent: int = 96
+    residual_hyper: int = 48
+    levels: int = 6
+    layers: int = 3
+
+
+class RDCModel(nn.Module):
+    """Primary branch (x̂1) plus layered residual branch (r_k); x̄ = x̂1 + (1 − β)·r_k."""
+
+    def __init__(self, config: ModelConfig = ModelConfig()):
+        super().__init__()
+        self.config = config
+        self.primary = PrimaryBranch(config.hidden, config.latent, config.hyper, config.levels)
+        self.residual = ResidualBranch(
+            config.residual_hidden, config.residual_latent, config.residual_hyper,
+            config.levels, config.layers,
+        )
+
+    def hyperpriors(self):
+        return [self.primary.hyperprior, self.residual.hyperprior]
+
+    def aux_loss(self) -> Tensor:
+        return sum(h.entropy_bottleneck.loss() for h in self.hyperpriors())
+
+    def update_tables(self) -> None:
+        """Build the integer CDF tables once; they are stored with the weights, never rebuilt."""
+        for h in self.hyperpriors():
+            h.entropy_bottleneck.update(force=True)
+            h.gaussian_conditional.update_scale_table(h.gaussian_conditional.scale_table, force=True)
+
+    def load_tables_and_weights(self, state: dict) -> None:
+        for name in ["primary.hyperprior", "residual.hyperprior"]:
+            module = self.get_submodule(name)
+            update_registered_buffers(
+                module.entropy_bottleneck, f"{name}.entropy_bottleneck",
+                ["_quantized_cdf", "_offset", "_cdf_length"], state,
+            )
+            update_registered_buffers(
+                module.gaussian_conditional, f"{name}.gaussian_conditional",
+                ["_quantized_cdf", "_offset", "_cdf_length", "scale_table"], state,
+            )
+        self.load_state_dict(state)
+
+
+def save_weights(model: RDCModel, path, half: bool = True) -> str:
+    """Write config + state (floats as fp16, tables as int32); return the file's sha256."""
+    state = {
+        k: (v.half() if half and v.is_floating_point() and "scale_table" not in k else v)
+        for k, v in model.state_dict().items()
+    }
+    buffer = io.BytesIO()
+    torch.save({"config": dataclasses.asdict(model.config), "state": state}, buffer)
+    data = buffer.getvalue()
+    with open(path, "wb") as f:
+        f.write(data)
+    return hashlib.sha256(data).hexdigest()
+
+
+def load_weights(path_or_bytes) -> tuple[RDCModel, str]:
+    """Model in float64 (for cross-machine determinism) and the sha256 of the weights file."""
+    data = path_or_bytes if isinstance(path_or_bytes, bytes) else open(path_or_bytes, "rb").read()
+    blob = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    model = RDCModel(ModelConfig(**blob["config"]))
+    state = {k: (v.double() if v.is_floating_point() else v) for k, v in blob["state"].items()}
+    model.double()
+    model.load_tables_and_weights(state)
+    model.eval()
+    return model, hashlib.sha256(data).hexdigest()

@@ -1,0 +1,51 @@
+"""Training photos decoded once into memory; random crops with flips."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from tqdm import tqdm
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+
+
+def find_images(folders: list[str]) -> list[Path]:
+    paths = sorted(
+        p for folder in folders for p in Path(folder).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES
+    )
+    if not paths:
+        raise FileNotFoundError(f"no images under {', '.join(folders)}")
+    return paths
+
+
+class CropSampler:
+    """Keeps every photo as a uint8 tensor and samples (B, 3, crop, crop) float batches."""
+
+    def __init__(self, folders: list[str], crop: int, seed: int):
+        self.crop = crop
+        self.photos = []
+        for path in tqdm(find_images(folders), desc="decoding photos", leave=False):
+            with Image.open(path) as im:
+                array = np.asarray(im.convert("RGB"))
+            if min(array.shape[:2]) >= crop:
+                self.photos.append(torch.from_numpy(array.copy()).permute(2, 0, 1))
+        if not self.photos:
+            raise ValueError(f"no photo is at least {crop} pixels on each side")
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def _randint(self, high: int) -> int:
+        return int(torch.randint(high, (1,), generator=self.generator))
+
+    def sample(self, batch: int) -> torch.Tensor:
+        crops = []
+        for _ in range(batch):
+            photo = self.photos[self._randint(len(self.photos))]
+            top = self._randint(photo.shape[1] - self.crop + 1)
+            left = self._randint(photo.shape[2] - self.crop + 1)
+            crop = photo[:, top:top + self.crop, left:left + self.crop]
+            if self._randint(2):
+                crop = crop.flip(2)
+            crops.append(crop)
+        return torch.stack(crops).float() / 255

@@ -1,0 +1,115 @@
+"""The training loop shared by both stages: resumable checkpoints, CSV log, cosine schedule."""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import math
+import os
+import time
+from pathlib import Path
+from typing import Callable
+
+import torch
+from tqdm import tqdm
+
+from ..nets.model import ModelConfig, RDCModel
+from .data import CropSampler
+
+
+@dataclasses.dataclass
+class TrainSettings:
+    stage: int
+    data: list[str]
+    out: str
+    iterations: int
+    batch: int = 8
+    crop: int = 128
+    lr: float = 3e-4
+    seed: int = 0
+    init: str | None = None  # stage II starts from stage I's checkpoint
+    checkpoint_every: int = 200
+    threads: int = 2
+
+
+def geometric_lambda(low: float, high: float, levels: int, level: torch.Tensor) -> torch.Tensor:
+    """λ for (possibly fractional) levels, geometric between the lowest and highest."""
+    return low * (high / low) ** (level / (levels - 1))
+
+
+def _atomic_save(obj, path: Path) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def run(settings: TrainSettings, build_step: Callable, resume: bool) -> Path:
+    """Train until `settings.iterations`; returns the checkpoint path.
+
+    `build_step(model)` returns (parameters to train, step function, extra modules
+    whose state is checkpointed); `step(model, batch, generator)` returns a dict of
+    scalar loss terms with the total under "loss".
+    """
+    torch.set_num_threads(settings.threads)
+    torch.manual_seed(settings.seed)
+    out = Path(settings.out)
+    out.mkdir(parents=True, exist_ok=True)
+    checkpoint_path = out / "checkpoint.pt"
+    model = RDCModel(ModelConfig())
+    if settings.init and not (resume and checkpoint_path.exists()):
+        model.load_state_dict(torch.load(settings.init, weights_only=False)["model"])
+    parameters, step, extra = build_step(model)
+    main_params = [p for n, p in parameters if not n.endswith("quantiles")]
+    aux_params = [p for n, p in parameters if n.endswith("quantiles")]
+    optimizer = torch.optim.Adam(main_params, lr=settings.lr)
+    aux_optimizer = torch.optim.Adam(aux_params, lr=1e-3)
+    sampler = CropSampler(settings.data, settings.crop, settings.seed)
+    generator = torch.Generator().manual_seed(settings.seed + 1)
+    start, seconds = 0, 0.0
+    if resume and checkpoint_path.exists():
+        state = torch.load(checkpoint_path, weights_only=False)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        aux_optimizer.load_state_dict(state["aux_optimizer"])
+        extra.load_state_dict(state["extra"])
+        sampler.generator.set_state(state["sampler_rng"])
+        generator.set_state(state["rng"])
+        start, seconds = state["iteration"], state["seconds"]
+    (out / "settings.json").write_text(json.dumps(dataclasses.asdict(settings), indent=1))
+    log_path = out / "log.csv"
+    log_file = open(log_path, "a", newline="")
+    writer = None
+    bar = tqdm(range(start, settings.iterations), initial=start, total=settings.iterations,
+               desc=f"stage {settings.stage}", mininterval=5)
+    t0 = time.time() - seconds
+    for it in bar:
+        for group in optimizer.param_groups:  # cosine decay to 5% of the initial rate
+            group["lr"] = settings.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * it / settings.iterations)))
+        terms = step(model, sampler.sample(settings.batch), generator)
+        optimizer.zero_grad()
+        terms["loss"].backward()
+        torch.nn.utils.clip_grad_norm_(main_params, 1.0)
+        optimizer.step()
+        aux = model.aux_loss()
+        aux_optimizer.zero_grad()
+        aux.backward()
+        aux_optimizer.step()
+        row = {"iteration": it + 1, "seconds": round(time.time() - t0, 1), "aux": aux.item()}
+        row.update({k: v.item() for k, v in terms.items()})
+        if writer is None:
+            writer = csv.DictWriter(log_file, fieldnames=list(row))
+            if log_path.stat().st_size == 0:
+                writer.writeheader()
+        writer.writerow(row)
+        bar.set_postfix(loss=f"{row['loss']:.3f}", bpp=f"{row.get('bpp', 0):.3f}", refresh=False)
+        if (it + 1) % settings.checkpoint_every == 0 or it + 1 == settings.iterations:
+            log_file.flush()
+            _atomic_save({
+                "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "aux_optimizer": aux_optimizer.state_dict(), "extra": extra.state_dict(),
+                "sampler_rng": sampler.generator.get_state(), "rng": generator.get_state(),
+                "iteration": it + 1, "seconds": time.time() - t0,
+                "settings": dataclasses.asdict(settings),
+            }, checkpoint_path)
+    log_file.close()
+    return checkpoint_path

@@ -1,0 +1,35 @@
+"""Stage I: the primary branch with gain units, trained for rate + λ_level·(cognition + local MSE)."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from .losses import CognitionLoss, bits_per_pixel, local_mse
+from .loop import geometric_lambda
+
+# λ weighs 255²·MSE-scaled distortions, as in CompressAI's λ convention.
+LAMBDA_LOW, LAMBDA_HIGH = 0.001, 0.05
+COGNITION_WEIGHT = 100.0   # InfoNCE (nats) in units of 255²·MSE
+FIDELITY_WEIGHT = 0.5      # small pixel-fidelity term beside the cognition loss
+TEMPERATURE = 0.1
+
+
+def build(model):
+    cognition = CognitionLoss(temperature=TEMPERATURE)
+    levels = model.config.levels
+
+    def step(model, x, generator):
+        level = torch.rand(len(x), generator=generator) * (levels - 1)
+        out = model.primary(x, level)
+        bpp = bits_per_pixel(out["likelihoods"], x.shape[2] * x.shape[3])
+        mse = F.mse_loss(out["x_hat"], x, reduction="none").flatten(1).mean(1)
+        local = local_mse(out["x_hat"])
+        nce = cognition(out["x_hat"], x)
+        lam = geometric_lambda(LAMBDA_LOW, LAMBDA_HIGH, levels, level)
+        distortion = 255**2 * (FIDELITY_WEIGHT * mse + local) + COGNITION_WEIGHT * nce
+        loss = (bpp + lam * distortion).mean()
+        psnr = -10 * torch.log10(mse.mean())
+        return {"loss": loss, "bpp": bpp.mean(), "mse": mse.mean(), "psnr": psnr,
+                "local_mse": local.mean(), "infonce": nce.mean()}
+
+    return list(model.primary.named_parameters()), step, cognition
