@@ -4,13 +4,18 @@ from __future__ import annotations
 import math
 import zlib
 
+import warnings
+
 import numpy as np
 import torch
 import torch.nn.functional as F
-from compressai.entropy_models import EntropyBottleneck, GaussianConditional
-from compressai.layers import GDN
-from compressai.ops import quantize_ste
 from torch import Tensor, nn
+
+with warnings.catch_warnings():  # compressai 1.2.8 uses the deprecated torch.jit.script at import
+    warnings.simplefilter("ignore", FutureWarning)
+    from compressai.entropy_models import EntropyBottleneck, GaussianConditional
+    from compressai.layers import GDN
+    from compressai.ops import quantize_ste
 
 # The scale table of CompressAI's own hyperprior models (Ballé et al. 2018):
 # 64 log-spaced scales between 0.11 and 256.

@@ -6,11 +6,12 @@ import hashlib
 import io
 
 import torch
-from compressai.models.utils import update_registered_buffers
 from torch import Tensor, nn
 
+from ..errors import RDCError
 from .primary import PrimaryBranch
 from .residual import ResidualBranch
+from compressai.models.utils import update_registered_buffers  # noqa: E402 (after .primary: quiet import)
 
 # y of the primary is at 1/16, its z at 1/64; the residual's z at 1/32.
 PAD_MULTIPLE = 64
@@ -82,11 +83,17 @@ def save_weights(model: RDCModel, path, half: bool = True) -> str:
 
 def load_weights(path_or_bytes) -> tuple[RDCModel, str]:
     """Model in float64 (for cross-machine determinism) and the sha256 of the weights file."""
-    data = path_or_bytes if isinstance(path_or_bytes, bytes) else open(path_or_bytes, "rb").read()
-    blob = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    model = RDCModel(ModelConfig(**blob["config"]))
-    state = {k: (v.double() if v.is_floating_point() else v) for k, v in blob["state"].items()}
-    model.double()
-    model.load_tables_and_weights(state)
+    try:
+        data = path_or_bytes if isinstance(path_or_bytes, bytes) else open(path_or_bytes, "rb").read()
+    except OSError as e:
+        raise RDCError(f"cannot read model weights {path_or_bytes}: {e.strerror}") from None
+    try:
+        blob = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+        model = RDCModel(ModelConfig(**blob["config"]))
+        state = {k: (v.double() if v.is_floating_point() else v) for k, v in blob["state"].items()}
+        model.double()
+        model.load_tables_and_weights(state)
+    except Exception as e:  # any malformed file: pickle, keys, shapes
+        raise RDCError(f"{path_or_bytes}: not an rdc weights file ({type(e).__name__})") from None
     model.eval()
     return model, hashlib.sha256(data).hexdigest()

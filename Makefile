@@ -1,0 +1,25 @@
+# Two commands set everything up: `make install`, then `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: install test train clean
+
+install:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install -e '.[test]'
+
+test:
+	$(BIN)/python -m pytest -q
+
+# The recipe of the shipped weights (about two hours on two CPU cores).
+train:
+	$(BIN)/rdc train stage1 --iterations 16000 --out runs/default/stage1 --resume
+	$(BIN)/rdc train stage2 --iterations 6000 --out runs/default/stage2 --resume \
+		--init runs/default/stage1/checkpoint.pt
+	$(BIN)/rdc train export runs/default/stage1 runs/default/stage2 -o rdccodec/weights/default.pt \
+		--command "make train"
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache

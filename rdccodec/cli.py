@@ -1,0 +1,303 @@
+"""The `rdc` command line: argument handling over the Python API, nothing more."""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from pathlib import Path
+
+import click
+
+from .errors import RDCError
+
+FORMATS = ["png", "jpeg", "webp", "bmp", "tiff", "ppm"]
+SUFFIX_FORMATS = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".webp": "webp",
+                  ".bmp": "bmp", ".tif": "tiff", ".tiff": "tiff", ".ppm": "ppm"}
+DECODED_SUFFIX = ".decoded"  # img.rdc -> img.decoded.png beside it; never img.png
+
+
+def _fail(message: str) -> None:
+    click.echo(f"rdc: error: {message}", err=True)
+
+
+def _load_codec(weights, max_pixels=None):
+    from .codec import DEFAULT_MAX_PIXELS, Codec
+
+    return Codec(weights, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
+
+
+def _read_input(name: str) -> bytes:
+    if name == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(name).read_bytes()
+    except FileNotFoundError:
+        raise RDCError(f"{name}: no such file") from None
+    except IsADirectoryError:
+        raise RDCError(f"{name}: is a directory") from None
+    except OSError as e:
+        raise RDCError(f"{name}: {e.strerror}") from None
+
+
+def _output_path(source: str, output: str | None, batch: bool, suffix: str) -> Path | None:
+    """Where one input's result goes; None means stdout."""
+    if output == "-" or (output is None and source == "-"):
+        return None
+    stem = "stdin" if source == "-" else Path(source).name.rsplit(".", 1)[0]
+    if output is None:
+        return Path(source).with_name(stem + suffix)
+    out = Path(output)
+    if batch or out.is_dir():
+        return out / (stem + suffix)
+    return out
+
+
+def _run_batch(sources, output, suffix, work, force: bool) -> None:
+    """Run `work(source, data) -> bytes` on every input; report failures, exit 1 if any."""
+    from .outputs import write_atomic, write_stdout
+
+    batch = len(sources) > 1
+    if batch and output not in (None, "-"):
+        Path(output).mkdir(parents=True, exist_ok=True)
+    if batch and output == "-":
+        raise click.UsageError("several inputs cannot all go to stdout")
+    if sources.count("-") > 1:
+        raise click.UsageError("stdin can be read only once")
+    failures = []
+    progress = None
+    if batch and sys.stderr.isatty():
+        from tqdm import tqdm
+
+        progress = tqdm(total=len(sources), unit="file", file=sys.stderr)
+    for source in sources:
+        try:
+            target = _output_path(source, output, batch, suffix)
+            if target is not None and target.exists() and not force:
+                raise RDCError(f"{target} exists (use --force to overwrite)")
+            result = work(source, _read_input(source))
+            if target is None:
+                write_stdout(result)
+            else:
+                write_atomic(target, result, force)
+        except RDCError as e:
+            failures.append(source)
+            _fail(str(e) if str(e).startswith(source) else f"{source}: {e}")
+        except OSError as e:
+            failures.append(source)
+            _fail(f"{source}: {e.strerror or e}")
+        if progress:
+            progress.update()
+    if progress:
+        progress.close()
+    if failures:
+        if batch:
+            _fail(f"{len(failures)} of {len(sources)} inputs failed: {', '.join(failures)}")
+        sys.exit(1)
+
+
+weights_option = click.option("--weights", type=click.Path(dir_okay=False), default=None,
+                              help="Model weights file (default: the model shipped with rdc).")
+force_option = click.option("--force", is_flag=True, help="Overwrite existing output files.")
+
+
+@click.group(epilog="""\b
+Examples:
+  rdc encode img.png --rate 3          # writes img.rdc
+  rdc decode img.rdc --beta 0.5        # writes img.decoded.png
+  rdc info img.rdc --json
+  cat a.png | rdc encode - -o - | rdc decode - -o - > b.png
+""")
+@click.version_option(package_name="rdccodec")
+def main() -> None:
+    """rdc: one learned image codec for machines and people.
+
+    The primary layer is an image for recognition models; residual layers
+    make it faithful for people. Choose the mix at decode time with --beta.
+    """
+
+
+@main.command(epilog="""\b
+Examples:
+  rdc encode img.png --rate 3              # img.rdc beside img.png
+  rdc encode photos/*.jpg -o coded/        # coded/<stem>.rdc for each
+  rdc encode img.png --rate 1.5 --layers 1 -o small.rdc
+  cat img.png | rdc encode - -o - > img.rdc
+""")
+@click.argument("images", nargs=-1, required=True)
+@click.option("-o", "--output", default=None,
+              help="Output file, directory (several inputs), or - for stdout. Default: beside each input, suffix .rdc.")
+@click.option("--rate", type=float, default=3.0, show_default=True,
+              help="Rate level in [0, L-1]; fractions interpolate between levels.")
+@click.option("--layers", type=int, default=None, help="Residual layers to include (default: all).")
+@click.option("--max-pixels", type=click.IntRange(min=1), default=None, help="Refuse larger images.")
+@force_option
+@weights_option
+def encode(images, output, rate, layers, max_pixels, force, weights):
+    """Compress images into .rdc streams."""
+    codec = _load_codec(weights, max_pixels)
+    if not 0 <= rate <= codec.levels - 1:
+        raise click.BadParameter(f"must lie in [0, {codec.levels - 1}]", param_hint="--rate")
+    if layers is not None and not 0 <= layers <= codec.layers:
+        raise click.BadParameter(f"must lie in [0, {codec.layers}]", param_hint="--layers")
+    _run_batch(list(images), output, ".rdc", lambda source, data: codec.encode(data, rate, layers), force)
+
+
+@main.command(epilog="""\b
+Examples:
+  rdc decode img.rdc --beta 0.5            # img.decoded.png beside img.rdc
+  rdc decode img.rdc --beta 1 -o machine.png   # the machine-oriented image
+  rdc decode coded/*.rdc -o out/ --format webp
+  rdc decode - -o - < img.rdc > img.png
+""")
+@click.argument("streams", nargs=-1, required=True)
+@click.option("-o", "--output", default=None,
+              help="Output file, directory (several inputs), or - for stdout. Default: beside each input, <stem>.decoded.<format>.")
+@click.option("--beta", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="0 = most faithful picture, 1 = machine-oriented primary image.")
+@click.option("--layers", type=click.IntRange(min=0), default=None, help="Decode only the first k residual layers.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+              help="Image format (default: from the output suffix, else png).")
+@click.option("--strict", is_flag=True, help="Treat a damaged residual layer as an error.")
+@click.option("--max-pixels", type=click.IntRange(min=1), default=None, help="Refuse larger images.")
+@force_option
+@weights_option
+def decode(streams, output, beta, layers, fmt, strict, max_pixels, force, weights):
+    """Decompress .rdc streams into images."""
+    from .images import encode_image
+
+    if fmt is None:
+        suffix = Path(output).suffix.lower() if output not in (None, "-") and len(streams) == 1 else ""
+        fmt = SUFFIX_FORMATS.get(suffix, "png")
+    codec = _load_codec(weights, max_pixels)
+
+    def work(source, data):
+        decoded = codec.decode(data, beta=beta, layers=layers, strict=strict)
+        for problem in decoded.problems:
+            click.echo(f"rdc: warning: {source}: {problem}; decoded with {decoded.layers} residual layers", err=True)
+        return encode_image(decoded.image, fmt)
+
+    ext = {"jpeg": ".jpg", "tiff": ".tif"}.get(fmt, "." + fmt)
+    suffix = ext if output is not None else DECODED_SUFFIX + ext
+    _run_batch(list(streams), output, suffix, work, force)
+
+
+@main.command(epilog="""\b
+Examples:
+  rdc info img.rdc
+  rdc info img.rdc --json | jq .bpp_per_layers
+""")
+@click.argument("stream")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def info(stream, as_json):
+    """Describe an .rdc stream: header, sections, bpp per layer prefix."""
+    import json
+
+    from .codec import describe
+
+    report = describe(_read_input(stream))
+    if as_json:
+        click.echo(json.dumps(report, indent=1))
+        return
+    click.echo(f"{stream}: {report['width']}x{report['height']} {report['mode']}, rate {report['rate']:g}, "
+               f"{report['layers']} residual layers, {report['bytes']} bytes ({report['bpp']:.4f} bpp)")
+    click.echo(f"model {report['model_sha256']}")
+    for s in report["sections"]:
+        click.echo(f"  {s['type']:<9} {s['index']:>2} {s['bytes']:>9} bytes")
+    for k, bpp in report["bpp_per_layers"].items():
+        click.echo(f"  primary + {k} residual layers: {bpp:.4f} bpp")
+    for p in report["problems"]:
+        click.echo(f"  problem: {p}")
+
+
+@main.group(epilog="""\b
+Examples:
+  rdc train stage1 --iterations 16000 --out runs/default/stage1
+  rdc train stage2 --init runs/default/stage1/checkpoint.pt --out runs/default/stage2
+  rdc train export runs/default/stage1 runs/default/stage2 -o rdccodec/weights/default.pt
+""")
+def train():
+    """Train the model: stage I (primary, cognition loss), stage II (residual layers)."""
+
+
+def _train_options(f):
+    options = [
+        click.option("--data", multiple=True, default=["../shared/data/train"], show_default=True,
+                     help="Folder of training photos (repeatable)."),
+        click.option("--out", required=True, help="Run folder: checkpoint.pt, log.csv, settings.json."),
+        click.option("--iterations", type=click.IntRange(min=1), required=True),
+        click.option("--batch", type=click.IntRange(min=2), default=8, show_default=True),
+        click.option("--crop", type=click.IntRange(min=64), default=128, show_default=True),
+        click.option("--lr", type=float, default=3e-4, show_default=True),
+        click.option("--seed", type=int, default=0, show_default=True),
+        click.option("--threads", type=click.IntRange(min=1), default=2, show_default=True),
+        click.option("--resume", is_flag=True, help="Continue from the run folder's checkpoint."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _train(stage, init=None, **kw):
+    from .train import stage1, stage2
+    from .train.loop import TrainSettings, run as run_training
+
+    resume = kw.pop("resume")
+    settings = TrainSettings(stage=stage, data=list(kw.pop("data")), init=init, **kw)
+    path = run_training(settings, stage1.build if stage == 1 else stage2.build, resume=resume)
+    click.echo(f"checkpoint: {path}")
+
+
+@train.command("stage1")
+@_train_options
+def train_stage1(**kw):
+    """Primary branch with gain units: rate + λ_level·(cognition + local MSE)."""
+    _train(1, **kw)
+
+
+@train.command("stage2")
+@_train_options
+@click.option("--init", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="Stage I checkpoint; its primary branch stays frozen.")
+def train_stage2(init, **kw):
+    """Residual layers on the frozen primary branch."""
+    _train(2, init=init, **kw)
+
+
+@train.command("export")
+@click.argument("stage1_dir", type=click.Path(exists=True, file_okay=False))
+@click.argument("stage2_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("-o", "--output", required=True, help="Weights file; the card goes beside it as .json.")
+@click.option("--command", "command", default="", help="The training command, for the card.")
+@click.option("--notes", default="", help="Free text for the card.")
+def train_export(stage1_dir, stage2_dir, output, command, notes):
+    """Write fp16 weights with their integer entropy tables and the JSON model card."""
+    from .train.export import export
+
+    card = export(stage1_dir, stage2_dir, output, command, notes)
+    click.echo(f"{output}: sha256 {card['sha256']}")
+
+
+def run() -> None:
+    """Console entry point: one-line errors, exit 1 on bad data, 130/143 on interruption."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        main.main(standalone_mode=False, prog_name="rdc")
+    except click.exceptions.Abort:
+        _fail("interrupted")
+        sys.exit(130)
+    except KeyboardInterrupt:
+        _fail("interrupted")
+        sys.exit(130)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except RDCError as e:
+        _fail(str(e))
+        sys.exit(1)
+    except BrokenPipeError:
+        sys.exit(1)
+    except Exception as e:  # a bug: still one line, unless RDC_DEBUG asks for the traceback
+        if os.environ.get("RDC_DEBUG"):
+            raise
+        _fail(f"internal error: {type(e).__name__}: {e}")
+        sys.exit(1)

