@@ -1,0 +1,155 @@
+"""The `rdc` command line, through click's runner and through the installed command."""
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from rdccodec.cli import main
+
+
+RDC = str(Path(sys.executable).with_name("rdc"))
+
+
+def invoke(args, input=None):
+    return CliRunner().invoke(main, args, input=input, catch_exceptions=False)
+
+
+@pytest.fixture
+def folder(tmp_path, kodak_crop, monkeypatch):
+    """A working folder holding only img.png (the user's situation)."""
+    Image.fromarray(kodak_crop).save(tmp_path / "img.png")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def run_rdc(args, cwd, input=None):
+    """The installed console script, as a user's shell runs it (exit codes and one-line errors)."""
+    return subprocess.run([RDC, *args], cwd=cwd, input=input, capture_output=True, timeout=300)
+
+
+def test_users_examples_work_as_written_with_the_shipped_model(folder):
+    original = (folder / "img.png").read_bytes()
+    assert run_rdc(["encode", "img.png", "--rate", "3"], folder).returncode == 0
+    result = run_rdc(["decode", "img.rdc", "--beta", "0.5"], folder)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in folder.iterdir()) == ["img.decoded.png", "img.png", "img.rdc"]
+    assert (folder / "img.png").read_bytes() == original
+    with Image.open(folder / "img.decoded.png") as im:
+        assert im.size == Image.open(folder / "img.png").size
+
+
+def test_pipeline_through_stdin_and_stdout(folder, small_weights):
+    w = ["--weights", str(small_weights)]
+    png = (folder / "img.png").read_bytes()
+    encoded = run_rdc(["encode", "-", "-o", "-", *w], folder, input=png)
+    assert encoded.returncode == 0 and encoded.stdout[:4] == b"\x89RDC"
+    decoded = run_rdc(["decode", "-", "-o", "-", *w], folder, input=encoded.stdout)
+    assert decoded.returncode == 0 and decoded.stdout[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_shell_pipeline_with_cat(folder, small_weights):
+    w = f"--weights {small_weights}"
+    cmd = f"cat img.png | {RDC} encode - -o - {w} | {RDC} decode - -o - {w} > b.png"
+    subprocess.run(cmd, shell=True, cwd=folder, check=True, timeout=300)
+    with Image.open(folder / "b.png") as im:
+        assert im.size == (131, 97)
+
+
+def test_batch_keeps_stems_and_reports_bad_files(folder, small_weights):
+    w = ["--weights", str(small_weights)]
+    shutil.copy(folder / "img.png", folder / "a.png")
+    (folder / "bad.png").write_text("not an image")
+    result = invoke(["encode", "a.png", "bad.png", "img.png", "-o", str(folder / "out"), *w])
+    assert result.exit_code == 1
+    assert "bad.png" in result.stderr and "1 of 3 inputs failed" in result.stderr
+    assert sorted(p.name for p in (folder / "out").iterdir()) == ["a.rdc", "img.rdc"]
+    result = invoke(["decode", str(folder / "out" / "a.rdc"), str(folder / "out" / "img.rdc"),
+                     "-o", str(folder / "dec"), *w])
+    assert result.exit_code == 0, result.stderr
+    assert sorted(p.name for p in (folder / "dec").iterdir()) == ["a.png", "img.png"]
+
+
+def test_existing_output_is_not_overwritten_without_force(folder, small_weights):
+    w = ["--weights", str(small_weights)]
+    (folder / "img.rdc").write_bytes(b"precious")
+    result = invoke(["encode", str(folder / "img.png"), *w])
+    assert result.exit_code == 1 and "--force" in result.stderr
+    assert (folder / "img.rdc").read_bytes() == b"precious"
+    assert invoke(["encode", str(folder / "img.png"), "--force", *w]).exit_code == 0
+    assert (folder / "img.rdc").read_bytes()[:4] == b"\x89RDC"
+
+
+@pytest.mark.parametrize("args", [
+    ["encode", "img.png", "--rate", "9"],
+    ["encode", "img.png", "--rate", "x"],
+    ["decode", "img.rdc", "--beta", "1.5"],
+    ["decode", "img.rdc", "--format", "gif"],
+    ["encode"],
+    ["frobnicate"],
+])
+def test_wrong_arguments_are_usage_errors(folder, small_weights, args):
+    result = run_rdc([*args, "--weights", str(small_weights)] if len(args) > 1 else args, folder)
+    assert result.returncode == 2
+    assert b"Traceback" not in result.stderr
+
+
+def test_corrupt_primary_is_one_line_and_exit_1(folder, small_weights):
+    w = ["--weights", str(small_weights)]
+    assert run_rdc(["encode", "img.png", *w], folder).returncode == 0
+    data = bytearray((folder / "img.rdc").read_bytes())
+    data[140] ^= 0xFF  # inside the primary payload (after header, 4-entry table and CRC)
+    (folder / "bad.rdc").write_bytes(bytes(data))
+    result = run_rdc(["decode", "bad.rdc", *w], folder)
+    assert result.returncode == 1
+    assert result.stderr.decode().strip().count("\n") == 0 and "primary section CRC" in result.stderr.decode()
+    assert not (folder / "bad.decoded.png").exists()
+
+
+def test_damaged_residual_layer_warns_and_strict_refuses(folder, small_weights):
+    w = ["--weights", str(small_weights)]
+    assert run_rdc(["encode", "img.png", *w], folder).returncode == 0
+    data = (folder / "img.rdc").read_bytes()
+    (folder / "cut.rdc").write_bytes(data[:-5])
+    result = run_rdc(["decode", "cut.rdc", *w], folder)
+    assert result.returncode == 0 and b"residual layer 3 is truncated" in result.stderr
+    assert (folder / "cut.decoded.png").exists()
+    result = run_rdc(["decode", "cut.rdc", "--strict", "-o", "strict.png", *w], folder)
+    assert result.returncode == 1 and not (folder / "strict.png").exists()
+
+
+def test_stream_from_other_weights_names_both_models(folder, small_weights, other_weights):
+    assert run_rdc(["encode", "img.png", "--weights", str(other_weights)], folder).returncode == 0
+    result = run_rdc(["decode", "img.rdc", "--weights", str(small_weights)], folder)
+    assert result.returncode == 1 and b"stream needs model" in result.stderr
+
+
+def test_info_json(folder, small_weights):
+    assert invoke(["encode", str(folder / "img.png"), "--weights", str(small_weights)]).exit_code == 0
+    result = invoke(["info", str(folder / "img.rdc"), "--json"])
+    report = json.loads(result.stdout)
+    assert report["width"] == 131 and report["height"] == 97 and report["layers"] == 3
+
+
+def test_decode_format_follows_the_output_suffix(folder, small_weights):
+    w = ["--weights", str(small_weights)]
+    assert invoke(["encode", str(folder / "img.png"), *w]).exit_code == 0
+    assert invoke(["decode", str(folder / "img.rdc"), "-o", str(folder / "x.webp"), *w]).exit_code == 0
+    with Image.open(folder / "x.webp") as im:
+        assert im.format == "WEBP"
+
+
+def test_every_help_shows_examples():
+    for args in (["--help"], ["encode", "--help"], ["decode", "--help"], ["info", "--help"], ["train", "--help"]):
+        result = invoke(args)
+        assert result.exit_code == 0 and "Examples:" in result.output
+
+
+def test_python_dash_m_works_like_rdc(folder, small_weights):
+    result = subprocess.run([sys.executable, "-m", "rdccodec", "info", "--help"], capture_output=True, timeout=60)
+    assert result.returncode == 0 and b"Examples:" in result.stdout
