@@ -105,6 +105,7 @@ Examples:
   rdc encode img.png --rate 3          # writes img.rdc
   rdc decode img.rdc --beta 0.5        # writes img.decoded.png
   rdc info img.rdc --json
+  rdc extract img.rdc --layers 1 -o thin.rdc
   cat a.png | rdc encode - -o - | rdc decode - -o - > b.png
 """)
 @click.version_option(package_name="rdccodec")
@@ -207,6 +208,22 @@ def info(stream, as_json):
         click.echo(f"  primary + {k} residual layers: {bpp:.4f} bpp")
     for p in report["problems"]:
         click.echo(f"  problem: {p}")
+
+
+@main.command(epilog="""\b
+Examples:
+  rdc extract img.rdc --layers 1 -o img-l1.rdc
+  rdc encode img.png -o - | rdc extract - --layers 0 -o - > machine-only.rdc
+""")
+@click.argument("stream")
+@click.option("--layers", type=click.IntRange(min=0), required=True, help="Residual layers to keep.")
+@click.option("-o", "--output", required=True, help="Output file, or - for stdout.")
+@force_option
+def extract(stream, layers, output, force):
+    """Drop residual layers from a stream without decoding or re-encoding."""
+    from .container import drop_layers
+
+    _run_batch([stream], output, ".rdc", lambda source, data: drop_layers(data, layers), force)
 
 
 @main.group(epilog="""\b

@@ -173,3 +173,13 @@ def parse(data: bytes, strict: bool = False) -> Parsed:
         raise CorruptStream(problems[0])
     table = tuple((kind, index, length) for kind, index, length, _ in entries)
     return Parsed(Stream(header, primary, tuple(layers)), table, tuple(problems))
+
+
+def drop_layers(data: bytes, layers: int) -> bytes:
+    """The same stream with only residual layers 1..`layers`; payloads are copied, not re-encoded."""
+    parsed = parse(data, strict=False)
+    stream = parsed.stream
+    if layers > len(stream.residual):
+        raise CorruptStream(f"stream has {len(stream.residual)} intact residual layers, {layers} requested")
+    header = dataclasses.replace(stream.header, layers=layers)
+    return serialise(Stream(header, stream.primary, stream.residual[:layers]))

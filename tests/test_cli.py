@@ -153,3 +153,18 @@ def test_every_help_shows_examples():
 def test_python_dash_m_works_like_rdc(folder, small_weights):
     result = subprocess.run([sys.executable, "-m", "rdccodec", "info", "--help"], capture_output=True, timeout=60)
     assert result.returncode == 0 and b"Examples:" in result.stdout
+
+
+def test_extract_is_byte_identical_to_encoding_fewer_layers(folder, small_weights):
+    w = ["--weights", str(small_weights)]
+    assert invoke(["encode", "img.png", "-o", "full.rdc", *w]).exit_code == 0
+    for k in range(4):
+        assert invoke(["encode", "img.png", "--layers", str(k), "-o", f"enc{k}.rdc", *w]).exit_code == 0
+        assert invoke(["extract", "full.rdc", "--layers", str(k), "-o", f"ext{k}.rdc"]).exit_code == 0
+        assert (folder / f"ext{k}.rdc").read_bytes() == (folder / f"enc{k}.rdc").read_bytes()
+
+
+def test_extract_in_a_pipeline(folder, small_weights):
+    data = invoke(["encode", "img.png", "-o", "-", "--weights", str(small_weights)]).stdout_bytes
+    thin = invoke(["extract", "-", "--layers", "1", "-o", "-"], input=data).stdout_bytes
+    assert 0 < len(thin) < len(data) and thin[:4] == b"\x89RDC"
