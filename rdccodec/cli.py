@@ -226,6 +226,48 @@ def extract(stream, layers, output, force):
     _run_batch([stream], output, ".rdc", lambda source, data: drop_layers(data, layers), force)
 
 
+def _floats(text: str) -> list[float]:
+    try:
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise click.BadParameter(f"expected comma-separated numbers, got {text!r}") from None
+
+
+@main.command("eval", epilog="""\b
+Examples:
+  rdc eval ../shared/data/kodak -o results/kodak
+  rdc eval ../shared/data/imagenet-samples --task classify --classifier 2 --limit 200 -o results/imagenet
+  rdc eval ../shared/data/kodak --rates 0,2,5 --betas 0,1 --baselines avif --limit 4 -o /tmp/quick
+""")
+@click.argument("data_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--task", type=click.Choice(["rd", "classify"]), default="rd", show_default=True)
+@click.option("--rates", default="0,1,2,3,4,5", show_default=True, help="Comma-separated rate levels.")
+@click.option("--betas", default="0,0.5,1", show_default=True, help="Comma-separated β values.")
+@click.option("--layers", "layer_list", default="1,2,3", show_default=True,
+              help="Residual layer counts for β < 1 (β = 1 uses none).")
+@click.option("--baselines", default="jpeg,webp,avif", show_default=True)
+@click.option("--classifier", type=click.Choice(["0", "1", "2"]), default="2", show_default=True,
+              help="EfficientNet-Lite variant judging --task classify.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Evaluate on N images (evenly spaced).")
+@click.option("-o", "--output", "out_dir", default="results/eval", show_default=True)
+@weights_option
+def evaluate(data_dir, task, rates, betas, layer_list, baselines, classifier, limit, out_dir, weights):
+    """Rate–distortion / rate–accuracy curves against JPEG, WebP and AVIF, with BD-rates and plots."""
+    from .evaluate.baselines import QUALITIES
+    from .evaluate.run import evaluate as run_eval
+
+    names = [b for b in baselines.split(",") if b]
+    unknown = [b for b in names if b not in QUALITIES]
+    if unknown:
+        raise click.BadParameter(f"unknown baseline {unknown[0]!r}", param_hint="--baselines")
+    report = run_eval(data_dir, task, _floats(rates), _floats(betas), [int(v) for v in _floats(layer_list)],
+                      names, out_dir, limit, int(classifier), weights)
+    for curve, table in report["bd_rate"].items():
+        cells = ", ".join(f"{k}: {'n/a' if v is None else f'{v:+.1f}%'}" for k, v in table.items())
+        click.echo(f"BD-rate {curve}: {cells}")
+    click.echo(f"results in {out_dir}")
+
+
 @main.group(epilog="""\b
 Examples:
   rdc train stage1 --iterations 16000 --out runs/default/stage1

@@ -1,0 +1,1 @@
+"""Evaluation: rate–distortion and rate–accuracy curves against Pillow's codecs, BD-rate, plots."""

@@ -1,0 +1,169 @@
+"""`rdc eval`: every image at every operating point through real bytes, then averages and BD-rates."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from tqdm import tqdm
+
+from .. import container
+from ..train.data import find_images
+from . import baselines
+from .bd import bd_rate
+from .metrics import ms_ssim, psnr
+from .plots import plot_curves
+
+METRICS = ("psnr", "msssim", "top1", "top5")
+
+
+def prepare(path: Path, task: str) -> np.ndarray:
+    """Kodak as is; for classification, shorter side to 256 (bicubic) and centre 256×256."""
+    with Image.open(path) as im:
+        im = im.convert("RGB")
+        if task == "classify":
+            w, h = im.size
+            s = 256 / min(w, h)
+            im = im.resize((max(256, round(w * s)), max(256, round(h * s))), Image.BICUBIC)
+            w, h = im.size
+            im = im.crop(((w - 256) // 2, (h - 256) // 2, (w - 256) // 2 + 256, (h - 256) // 2 + 256))
+        return np.asarray(im)
+
+
+def _curve_name(row: dict) -> str:
+    if row["codec"] == "rdc":
+        return f"rdc β={row['beta']:g} layers={row['layers']}"
+    return row["codec"]
+
+
+def _point_key(row: dict) -> tuple:
+    return (row["image"], row["codec"], row.get("rate"), row.get("beta"), row.get("layers"), row.get("quality"))
+
+
+def evaluate(data_dir: str, task: str, rates: list[float], betas: list[float], layers: list[int],
+             baseline_names: list[str], out_dir: str, limit: int | None, classifier_variant: int,
+             weights: str | None = None) -> dict:
+    from ..codec import Codec
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    results_path = out / "results.json"
+    previous = json.loads(results_path.read_text()) if results_path.exists() else {}
+    done = {_point_key(r): r for r in previous.get("rows", [])}
+    paths = find_images([data_dir])
+    labels = None
+    classifier = None
+    if task == "classify":
+        from .classify import Classifier, imagenet_labels
+
+        labels = imagenet_labels(paths)
+        classifier = Classifier(classifier_variant)
+    if limit:
+        paths = paths[::max(1, len(paths) // limit)][:limit]
+    codec = Codec(weights)
+    rows: list[dict] = []
+    plan = []
+    for path in paths:
+        for rate in rates:
+            plan.append((path, "rdc", rate))
+        for name in baseline_names:
+            for quality in baselines.QUALITIES[name]:
+                plan.append((path, name, quality))
+    current_path, original = None, None
+
+    def measure(row: dict, data_len: int, decoded: np.ndarray) -> dict:
+        row["bytes"] = data_len
+        row["bpp"] = 8 * data_len / (original.shape[0] * original.shape[1])
+        row["psnr"] = psnr(original, decoded)
+        row["msssim"] = ms_ssim(original, decoded)
+        if classifier is not None:
+            row["top1"], row["top5"] = classifier.topk(decoded, labels[current_path])
+        return row
+
+    for path, name, setting in tqdm(plan, desc=f"eval {task}", unit="point"):
+        if path != current_path:
+            current_path, original = path, prepare(path, task)
+        image = path.name
+        if name == "rdc":
+            wanted = [(1.0, 0)] + [(b, k) for b in betas if b < 1 for k in layers if k > 0]
+            keys = [_point_key({"image": image, "codec": "rdc", "rate": setting, "beta": b, "layers": k}) for b, k in wanted]
+            if all(k in done for k in keys):
+                rows += [done[k] for k in keys]
+                continue
+            full = codec.encode(original, rate=setting)
+            for beta, k in wanted:
+                data = container.drop_layers(full, k)
+                decoded = np.asarray(codec.decode(data, beta=beta).image.convert("RGB"))
+                rows.append(measure({"image": image, "codec": "rdc", "rate": setting, "beta": beta, "layers": k},
+                                    len(data), decoded))
+        else:
+            key = _point_key({"image": image, "codec": name, "quality": setting})
+            if key in done:
+                rows.append(done[key])
+                continue
+            data = baselines.encode(original, name, setting)
+            rows.append(measure({"image": image, "codec": name, "quality": setting}, len(data), baselines.decode(data)))
+
+    summary = summarise(rows, task)
+    report = {"task": task, "data": str(data_dir), "images": len(paths), "model_sha256": codec.sha256,
+              "classifier": f"EfficientNet-Lite{classifier_variant}" if classifier else None,
+              "averages": summary["averages"], "bd_rate": summary["bd_rate"], "rows": rows}
+    tmp = results_path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(report, indent=1))
+    os.replace(tmp, results_path)
+    _write_csv(out / "results.csv", rows, summary["averages"])
+    curves = summary["curves"]
+    plot_curves(curves, "psnr", "RGB PSNR (dB)", out / "rd_psnr.png")
+    plot_curves(curves, "msssim", "MS-SSIM", out / "rd_msssim.png")
+    if task == "classify":
+        plot_curves(curves, "top1", "top-1 accuracy", out / "rate_top1.png")
+    return report
+
+
+def summarise(rows: list[dict], task: str) -> dict:
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for row in rows:
+        groups[(_curve_name(row), row.get("rate"), row.get("quality"))].append(row)
+    averages = []
+    for (curve, rate, quality), members in groups.items():
+        avg = {"curve": curve, "rate": rate, "quality": quality, "images": len(members),
+               "bpp": float(np.mean([m["bpp"] for m in members]))}
+        for metric in METRICS:
+            values = [float(m[metric]) for m in members if m.get(metric) is not None]
+            avg[metric] = float(np.mean(values)) if values else None
+        averages.append(avg)
+    curves: dict[str, list[dict]] = defaultdict(list)
+    for avg in sorted(averages, key=lambda a: a["bpp"]):
+        curves[avg["curve"]].append(avg)
+    bd = {}
+    metric = "top1" if task == "classify" else "psnr"
+    references = {name: pts for name, pts in curves.items() if not name.startswith("rdc")}
+    if "avif" in references:
+        references["avif q25-60"] = [p for p in references["avif"] if p["quality"] in baselines.AVIF_BD_QUALITIES]
+    for name, pts in curves.items():
+        if not name.startswith("rdc"):
+            continue
+        bd[name] = {}
+        for ref_name, ref in references.items():
+            for m in ([metric, "psnr"] if metric != "psnr" else ["psnr"]):
+                value = bd_rate([p["bpp"] for p in pts], [p[m] for p in pts],
+                                [p["bpp"] for p in ref], [p[m] for p in ref]) if all(
+                    p[m] is not None for p in pts + ref) else None
+                bd[name][f"{ref_name} ({m})"] = None if value is None else round(value, 2)
+    return {"averages": averages, "curves": dict(curves), "bd_rate": bd}
+
+
+def _write_csv(path: Path, rows: list[dict], averages: list[dict]) -> None:
+    fields = ["image", "codec", "rate", "quality", "beta", "layers", "bytes", "bpp", *METRICS]
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+        for avg in averages:
+            writer.writerow({"image": "AVERAGE", "codec": avg["curve"], "rate": avg["rate"],
+                             "quality": avg["quality"], "bpp": avg["bpp"],
+                             **{m: avg[m] for m in METRICS}})

@@ -1,0 +1,39 @@
+"""Evaluation helpers: BD-rate arithmetic and one tiny real `rdc eval` run."""
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from rdccodec.cli import main
+from rdccodec.evaluate.bd import bd_rate
+
+from .conftest import KODAK
+
+
+def test_bd_rate_of_a_curve_against_itself_is_zero():
+    rate, quality = [0.1, 0.3, 0.7, 1.5], [28, 31, 34, 37]
+    assert bd_rate(rate, quality, rate, quality) == pytest.approx(0, abs=1e-9)
+
+
+def test_bd_rate_of_half_the_bits_is_minus_fifty_percent():
+    rate, quality = np.array([0.1, 0.3, 0.7, 1.5]), [28, 31, 34, 37]
+    assert bd_rate(rate / 2, quality, rate, quality) == pytest.approx(-50, abs=1e-6)
+
+
+def test_bd_rate_without_overlap_is_none():
+    assert bd_rate([1, 2, 3, 4], [1, 2, 3, 4], [1, 2, 3, 4], [10, 11, 12, 13]) is None
+
+
+def test_eval_codes_through_real_bytes_and_reuses_finished_points(tmp_path, small_weights):
+    args = ["eval", str(KODAK), "--rates", "0,3,5", "--betas", "0,1", "--layers", "3", "--baselines", "jpeg",
+            "--limit", "1", "-o", str(tmp_path), "--weights", str(small_weights)]
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "results.json").read_text())
+    rdc_rows = [r for r in report["rows"] if r["codec"] == "rdc"]
+    assert len(rdc_rows) == 6 and all(r["bytes"] > 68 for r in rdc_rows)
+    assert {"rd_psnr.png", "rd_msssim.png", "results.csv"} <= {p.name for p in tmp_path.iterdir()}
+    again = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert again.exit_code == 0
+    assert json.loads((tmp_path / "results.json").read_text())["rows"] == report["rows"]
