@@ -17,7 +17,7 @@ from .errors import LatentMismatch, LimitExceeded, ModelMismatch, RDCError
 from .nets.blocks import symbols_crc
 from .nets.model import PAD_MULTIPLE, RDCModel, load_weights
 
-DEFAULT_MAX_PIXELS = 64_000_000
+DEFAULT_MAX_PIXELS = 16_777_216  # 4096², about 2 GiB of float64 activations
 
 
 def default_weights_path() -> Path:

@@ -54,6 +54,13 @@ def synthesis(in_ch: int, hidden: int, out_ch: int, upsamplings: int) -> nn.Sequ
     return nn.Sequential(*layers)
 
 
+def guard(string: bytes, symbols: int) -> bytes:
+    """Zero-pad an rANS string so CompressAI's decoder, which reads without bounds checks, stays in memory
+    we own even on hostile input: at most one 32-bit word per symbol once the data is exhausted (zeros end
+    every bypass loop), plus bypass chunks announced by the data itself (≤ 15 per 4-bit chunk read)."""
+    return string + bytes(4 * symbols + 16 * len(string) + 64)
+
+
 def symbols_crc(symbols: Tensor) -> int:
     """CRC-32 of quantised latent symbols as little-endian int32: what both sides must agree on."""
     array = symbols.detach().to(torch.int32).cpu().numpy().astype("<i4")
@@ -187,7 +194,8 @@ class GainedHyperprior(nn.Module):
 
     def decompress_hyper(self, z_string: bytes, z_shape: tuple[int, int], level: float, dtype) -> tuple:
         gain, inverse = self.gains(level)
-        z_hat = self.entropy_bottleneck.decompress([z_string], z_shape).to(dtype)
+        z_symbols = self.entropy_bottleneck.channels * z_shape[0] * z_shape[1]
+        z_hat = self.entropy_bottleneck.decompress([guard(z_string, z_symbols)], z_shape).to(dtype)
         means, scales = self._params(z_hat, gain)
         indexes = self.gaussian_conditional.build_indexes(scales)
         return means, indexes, inverse
@@ -195,7 +203,7 @@ class GainedHyperprior(nn.Module):
     def decompress_group(self, string: bytes, indexes: Tensor, group: int) -> Tensor:
         """Symbols of one channel group (as float), decoded with that group's tables."""
         idx = indexes.chunk(self.groups, 1)[group].contiguous()
-        return self.gaussian_conditional.decompress([string], idx, dtype=torch.float64)
+        return self.gaussian_conditional.decompress([guard(string, idx.numel())], idx, dtype=torch.float64)
 
     def dequantize(self, group_symbols: list[Tensor], means: Tensor, inverse: Tensor) -> Tensor:
         """ŷ from the decoded prefix of groups; missing groups are zero, as in training."""
