@@ -43,6 +43,19 @@ def _atomic_save(obj, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def _truncate_log(log_path: Path, iteration: int) -> None:
+    """Drop log rows past the checkpoint being resumed, so every iteration is logged once."""
+    if not log_path.exists():
+        return
+    with open(log_path, newline="") as f:
+        rows = list(csv.reader(f))
+    kept = rows[:1] + [r for r in rows[1:] if int(r[0]) <= iteration]
+    tmp = log_path.with_suffix(".tmp")
+    with open(tmp, "w", newline="") as f:
+        csv.writer(f).writerows(kept)
+    os.replace(tmp, log_path)
+
+
 def run(settings: TrainSettings, build_step: Callable, resume: bool) -> Path:
     """Train until `settings.iterations`; returns the checkpoint path.
 
@@ -77,6 +90,7 @@ def run(settings: TrainSettings, build_step: Callable, resume: bool) -> Path:
         start, seconds = state["iteration"], state["seconds"]
     (out / "settings.json").write_text(json.dumps(dataclasses.asdict(settings), indent=1))
     log_path = out / "log.csv"
+    _truncate_log(log_path, start)
     log_file = open(log_path, "a", newline="")
     writer = None
     bar = tqdm(range(start, settings.iterations), initial=start, total=settings.iterations,
