@@ -122,25 +122,58 @@ Examples:
   rdc encode img.png --rate 3              # img.rdc beside img.png
   rdc encode photos/*.jpg -o coded/        # coded/<stem>.rdc for each
   rdc encode img.png --rate 1.5 --layers 1 -o small.rdc
+  rdc encode img.png --bpp 0.25            # best stream at or under 0.25 bpp
+  rdc encode img.png --size 20k --layers 3 # at most 20 000 bytes, all layers
   cat img.png | rdc encode - -o - > img.rdc
 """)
 @click.argument("images", nargs=-1, required=True)
 @click.option("-o", "--output", default=None,
               help="Output file, directory (several inputs), or - for stdout. Default: beside each input, suffix .rdc.")
-@click.option("--rate", type=float, default=3.0, show_default=True,
-              help="Rate level in [0, L-1]; fractions interpolate between levels.")
+@click.option("--rate", type=float, default=None,
+              help="Rate level in [0, L-1]; fractions interpolate between levels.  [default: 3]")
+@click.option("--bpp", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Target bits per pixel: search the rate (and layers) for the best stream at or under it.")
+@click.option("--size", "size", default=None, help="Target file size in bytes, e.g. 20k or 1.5M (k = 1000).")
 @click.option("--layers", type=int, default=None, help="Residual layers to include (default: all).")
 @click.option("--max-pixels", type=click.IntRange(min=1), default=None, help="Refuse larger images.")
 @force_option
 @weights_option
-def encode(images, output, rate, layers, max_pixels, force, weights):
+def encode(images, output, rate, bpp, size, layers, max_pixels, force, weights):
     """Compress images into .rdc streams."""
+    targets = [o for o, v in (("--rate", rate), ("--bpp", bpp), ("--size", size)) if v is not None]
+    if len(targets) > 1:
+        raise click.UsageError(f"{' and '.join(targets)} exclude each other")
+    max_bytes = _parse_size(size) if size is not None else None
     codec = _load_codec(weights, max_pixels)
+    rate = 3.0 if rate is None else rate
     if not 0 <= rate <= codec.levels - 1:
         raise click.BadParameter(f"must lie in [0, {codec.levels - 1}]", param_hint="--rate")
     if layers is not None and not 0 <= layers <= codec.layers:
         raise click.BadParameter(f"must lie in [0, {codec.layers}]", param_hint="--layers")
-    _run_batch(list(images), output, ".rdc", lambda source, data: codec.encode(data, rate, layers), force)
+
+    def work(source, data):
+        if bpp is None and max_bytes is None:
+            return codec.encode(data, rate, layers)
+        fitted = codec.encode_to_size(data, max_bytes=max_bytes, max_bpp=bpp, layers=layers)
+        info = codec.info(fitted.data)
+        note = " (the target lies above the model's range)" if fitted.reached_top else ""
+        click.echo(f"rdc: {source}: {info['bpp']:.4f} bpp, {len(fitted.data)} bytes at rate {fitted.rate:.3f} "
+                   f"with {fitted.layers} residual layers{note}", err=True)
+        return fitted.data
+
+    _run_batch(list(images), output, ".rdc", work, force)
+
+
+def _parse_size(text: str) -> int:
+    units = {"k": 1000, "m": 1000**2}
+    number, unit = (text[:-1], units[text[-1].lower()]) if text and text[-1].lower() in units else (text, 1)
+    try:
+        value = int(float(number) * unit)
+    except ValueError:
+        raise click.BadParameter(f"expected bytes like 20000, 20k or 1.5M, got {text!r}", param_hint="--size") from None
+    if value <= 0:
+        raise click.BadParameter("must be positive", param_hint="--size")
+    return value
 
 
 @main.command(epilog="""\b

@@ -32,6 +32,18 @@ class Decoded:
     problems: tuple[str, ...]
 
 
+@dataclasses.dataclass
+class Fitted:
+    """A stream chosen for a size target."""
+
+    data: bytes
+    rate: float
+    layers: int
+    reached_top: bool = False
+    """True when even the highest rate stays under the target."""
+    psnr: float | None = None
+
+
 @contextlib.contextmanager
 def _threads(n: int | None):
     if n is None:
@@ -81,9 +93,11 @@ class Codec:
             x_padded = _pad(x)
             primary = self.model.primary
             p = primary.hyperprior.compress(primary.g_a(x_padded), rate)
-            x_hat = primary.g_s(p["y_hat"]).clamp(0, 1)
-            residual = self.model.residual
-            r = residual.hyperprior.compress(residual.analyse(x_padded - x_hat, x_hat), rate)
+            r = None
+            if layers:  # the residual branch runs only when its layers are stored
+                x_hat = primary.g_s(p["y_hat"]).clamp(0, 1)
+                residual = self.model.residual
+                r = residual.hyperprior.compress(residual.analyse(x_padded - x_hat, x_hat), rate)
         stream = container.Stream(
             container.Header(width, height, mode, float(rate), layers, bytes.fromhex(self.sha256)),
             container.LatentPayload(p["group_crcs"][0], p["z_string"], p["group_strings"][0]),
@@ -93,6 +107,53 @@ class Codec:
             ),
         )
         return container.serialise(stream)
+
+    def encode_to_size(self, image, max_bytes: int | None = None, max_bpp: float | None = None,
+                       layers: int | None = None) -> "Fitted":
+        """The best stream of at most `max_bytes` (or `max_bpp`): bisection on the continuous rate for
+        each allowed layer count on the actual coded bytes; among layer counts, the highest β=0 PSNR wins."""
+        array, mode, _ = images.load(image)
+        if (max_bytes is None) == (max_bpp is None):
+            raise ValueError("give exactly one of max_bytes and max_bpp")
+        if max_bpp is not None:
+            max_bytes = int(max_bpp * array.shape[0] * array.shape[1] / 8)
+        candidates = []
+        for k in ([layers] if layers is not None else range(self.layers + 1)):
+            fitted = self._fit_rate(array, mode, max_bytes, k)
+            if fitted is not None:
+                candidates.append(fitted)
+        if not candidates:
+            smallest = len(self.encode_array(array, mode, 0.0, layers or 0))
+            raise RDCError(f"target of {max_bytes} bytes is below the smallest stream rdc makes for this image "
+                           f"({smallest} bytes at rate 0 with {layers or 0} residual layers)")
+        if len(candidates) > 1:
+            reference = array.astype(np.float64)
+            for c in candidates:
+                decoded = np.asarray(self.decode(c.data).image.convert("RGB"), dtype=np.float64)
+                c.psnr = float(10 * np.log10(255**2 / max(np.mean((decoded - reference) ** 2), 1e-10)))
+        best = max(candidates, key=lambda c: (c.psnr or 0.0, len(c.data)))
+        best.reached_top = all(c.reached_top for c in candidates)
+        return best
+
+    def _fit_rate(self, array, mode, max_bytes, layers, steps: int = 14):
+        low = self.encode_array(array, mode, 0.0, layers)
+        if len(low) > max_bytes:
+            return None
+        top_rate = float(self.levels - 1)
+        high = self.encode_array(array, mode, top_rate, layers)
+        if len(high) <= max_bytes:
+            return Fitted(high, top_rate, layers, reached_top=True)
+        best, lo, hi = Fitted(low, 0.0, layers), 0.0, top_rate
+        for _ in range(steps):
+            mid = round((lo + hi) / 2, 6)
+            data = self.encode_array(array, mode, mid, layers)
+            if len(data) <= max_bytes:
+                best, lo = Fitted(data, mid, layers), mid
+                if len(data) >= 0.995 * max_bytes:
+                    break
+            else:
+                hi = mid
+        return best
 
     # -- decoding -------------------------------------------------------------------------
     def decode(self, data: bytes, beta: float = 0.0, layers: int | None = None, strict: bool = False) -> Decoded:

@@ -168,3 +168,28 @@ def test_extract_in_a_pipeline(folder, small_weights):
     data = invoke(["encode", "img.png", "-o", "-", "--weights", str(small_weights)]).stdout_bytes
     thin = invoke(["extract", "-", "--layers", "1", "-o", "-"], input=data).stdout_bytes
     assert 0 < len(thin) < len(data) and thin[:4] == b"\x89RDC"
+
+
+def test_size_target_gives_a_stream_at_or_under_it(folder, small_weights):
+    result = invoke(["encode", "img.png", "--size", "3k", "--layers", "2", "--weights", str(small_weights)])
+    assert result.exit_code == 0, result.stderr
+    size = (folder / "img.rdc").stat().st_size
+    assert 0.97 * 3000 <= size <= 3000
+    assert "bpp" in result.stderr
+
+
+def test_bpp_target_searches_layers_too(folder, small_weights):
+    result = invoke(["encode", "img.png", "--bpp", "1.0", "--weights", str(small_weights)])
+    assert result.exit_code == 0, result.stderr
+    pixels = 131 * 97
+    assert 0.97 * pixels / 8 <= (folder / "img.rdc").stat().st_size <= pixels / 8
+
+
+def test_unreachable_small_target_is_a_clear_error(folder, small_weights):
+    result = invoke(["encode", "img.png", "--size", "10", "--weights", str(small_weights)])
+    assert result.exit_code == 1 and "below the smallest stream" in result.stderr
+
+
+def test_rate_and_target_exclude_each_other(folder, small_weights):
+    result = invoke(["encode", "img.png", "--rate", "2", "--bpp", "0.3", "--weights", str(small_weights)])
+    assert result.exit_code == 2
