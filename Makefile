@@ -23,3 +23,7 @@ train:
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache
+
+.PHONY: bench
+bench:
+	$(BIN)/python -m rdccodec.evaluate.bench

@@ -16,8 +16,10 @@ from . import container, images
 from .errors import LatentMismatch, LimitExceeded, ModelMismatch, RDCError
 from .nets.blocks import symbols_crc
 from .nets.model import PAD_MULTIPLE, RDCModel, load_weights
+from .nets.tiling import run_tiled
 
-DEFAULT_MAX_PIXELS = 16_777_216  # 4096², about 2 GiB of float64 activations
+DEFAULT_MAX_PIXELS = 40_000_000
+TILE = 768  # pixels per tile side for the transforms (a multiple of 64); Kodak is one tile
 
 
 def default_weights_path() -> Path:
@@ -92,12 +94,17 @@ class Codec:
             x = torch.from_numpy(np.array(array)).permute(2, 0, 1)[None].double() / 255
             x_padded = _pad(x)
             primary = self.model.primary
-            p = primary.hyperprior.compress(primary.g_a(x_padded), rate)
+            grid = (x_padded.shape[2] // 16, x_padded.shape[3] // 16)
+            y = run_tiled(primary.g_a, [(x_padded, 16)], 1, grid, TILE // 16, 4)
+            p = primary.hyperprior.compress(y, rate)
             r = None
             if layers:  # the residual branch runs only when its layers are stored
-                x_hat = primary.g_s(p["y_hat"]).clamp(0, 1)
+                x_hat = self._synthesise_primary(p["y_hat"])
                 residual = self.model.residual
-                r = residual.hyperprior.compress(residual.analyse(x_padded - x_hat, x_hat), rate)
+                grid = (grid[0] * 2, grid[1] * 2)
+                y_r = run_tiled(lambda a, b: residual.analyse(a - b, b), [(x_padded, 8), (x_hat, 8)], 1,
+                                grid, TILE // 8, 4)
+                r = residual.hyperprior.compress(y_r, rate)
         stream = container.Stream(
             container.Header(width, height, mode, float(rate), layers, bytes.fromhex(self.sha256)),
             container.LatentPayload(p["group_crcs"][0], p["z_string"], p["group_strings"][0]),
@@ -172,7 +179,7 @@ class Codec:
             k = 0  # the residual does not contribute; skip decoding it
         with torch.no_grad(), _threads(self.threads):
             shape = _padded_shape(header.height, header.width)
-            x_hat = self._decode_primary(stream.primary, header.rate, shape).clamp(0, 1)
+            x_hat = self._decode_primary(stream.primary, header.rate, shape)
             out = x_hat
             if k:
                 r = self._decode_residual(stream.residual[:k], header.rate, x_hat, shape)
@@ -195,17 +202,21 @@ class Codec:
             symbols.append(sym)
         return hyperprior.dequantize(symbols, means, inverse)
 
+    def _synthesise_primary(self, y_hat):
+        """x̂1, clamped to [0, 1] as both encoder and decoder use it."""
+        grid = tuple(y_hat.shape[-2:])
+        return run_tiled(self.model.primary.g_s, [(y_hat, 1)], 16, grid, TILE // 16, 4).clamp(0, 1)
+
     def _decode_primary(self, payload, rate, shape):
-        primary = self.model.primary
-        y_hat = self._decode_latent(primary.hyperprior, [payload], rate,
+        y_hat = self._decode_latent(self.model.primary.hyperprior, [payload], rate,
                                     (shape[0] // 16, shape[1] // 16), lambda g: "primary section")
-        return primary.g_s(y_hat)
+        return self._synthesise_primary(y_hat)
 
     def _decode_residual(self, payloads, rate, x_hat, shape):
         residual = self.model.residual
         y_hat = self._decode_latent(residual.hyperprior, list(payloads), rate,
                                     (shape[0] // 8, shape[1] // 8), lambda g: f"residual layer {g + 1}")
-        return residual.synthesise(y_hat, x_hat)
+        return run_tiled(residual.synthesise, [(y_hat, 1), (x_hat, 8)], 8, tuple(y_hat.shape[-2:]), TILE // 8, 6)
 
     # -- inspection -----------------------------------------------------------------------
     def info(self, data: bytes) -> dict:
