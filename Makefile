@@ -15,7 +15,7 @@ test:
 
 # The recipe of the shipped weights (about two hours on two CPU cores).
 train:
-	$(BIN)/rdc train stage1 --iterations 11000 --out runs/default/stage1 --resume
+	$(BIN)/rdc train stage1 --iterations 10000 --out runs/default/stage1 --resume
 	$(BIN)/rdc train stage2 --iterations 6000 --out runs/default/stage2 --resume \
 		--init runs/default/stage1/checkpoint.pt
 	$(BIN)/rdc train export runs/default/stage1 runs/default/stage2 -o rdccodec/weights/default.pt \

@@ -9,8 +9,8 @@ from .loop import geometric_lambda
 
 # λ weighs 255²·MSE-scaled distortions, as in CompressAI's λ convention.
 LAMBDA_LOW, LAMBDA_HIGH = 0.001, 0.05
-COGNITION_WEIGHT = 100.0   # InfoNCE (nats) in units of 255²·MSE
-FIDELITY_WEIGHT = 0.5      # small pixel-fidelity term beside the cognition loss
+COGNITION_WEIGHT = 10.0    # InfoNCE (nats) in units of 255²·MSE; 100 held x̂1 at ~20 dB (see README)
+FIDELITY_WEIGHT = 1.0      # pixel fidelity beside the cognition loss
 TEMPERATURE = 0.1
 
 
