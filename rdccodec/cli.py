@@ -303,7 +303,7 @@ def evaluate(data_dir, task, rates, betas, layer_list, baselines, classifier, li
 
 @main.group(epilog="""\b
 Examples:
-  rdc train stage1 --iterations 16000 --out runs/default/stage1
+  rdc train stage1 --iterations 10000 --out runs/default/stage1
   rdc train stage2 --init runs/default/stage1/checkpoint.pt --out runs/default/stage2
   rdc train export runs/default/stage1 runs/default/stage2 -o rdccodec/weights/default.pt
 """)
@@ -339,14 +339,21 @@ def _train(stage, init=None, **kw):
     click.echo(f"checkpoint: {path}")
 
 
-@train.command("stage1")
+@train.command("stage1", epilog="""\b
+Examples:
+  rdc train stage1 --iterations 10000 --out runs/default/stage1
+  rdc train stage1 --iterations 10000 --out runs/default/stage1 --resume
+""")
 @_train_options
 def train_stage1(**kw):
     """Primary branch with gain units: rate + λ_level·(cognition + local MSE)."""
     _train(1, **kw)
 
 
-@train.command("stage2")
+@train.command("stage2", epilog="""\b
+Examples:
+  rdc train stage2 --iterations 6000 --out runs/default/stage2 --init runs/default/stage1/checkpoint.pt
+""")
 @_train_options
 @click.option("--init", required=True, type=click.Path(exists=True, dir_okay=False),
               help="Stage I checkpoint; its primary branch stays frozen.")
@@ -355,7 +362,10 @@ def train_stage2(init, **kw):
     _train(2, init=init, **kw)
 
 
-@train.command("export")
+@train.command("export", epilog="""\b
+Examples:
+  rdc train export runs/default/stage1 runs/default/stage2 -o rdccodec/weights/default.pt --command "make train"
+""")
 @click.argument("stage1_dir", type=click.Path(exists=True, file_okay=False))
 @click.argument("stage2_dir", type=click.Path(exists=True, file_okay=False))
 @click.option("-o", "--output", required=True, help="Weights file; the card goes beside it as .json.")

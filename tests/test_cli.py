@@ -145,7 +145,9 @@ def test_decode_format_follows_the_output_suffix(folder, small_weights):
 
 
 def test_every_help_shows_examples():
-    for args in (["--help"], ["encode", "--help"], ["decode", "--help"], ["info", "--help"], ["train", "--help"]):
+    for args in (["--help"], ["encode", "--help"], ["decode", "--help"], ["info", "--help"], ["train", "--help"],
+                 ["extract", "--help"], ["eval", "--help"], ["train", "stage1", "--help"],
+                 ["train", "stage2", "--help"], ["train", "export", "--help"]):
         result = invoke(args)
         assert result.exit_code == 0 and "Examples:" in result.output
 
