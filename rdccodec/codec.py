@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import math
 from importlib import resources
 from pathlib import Path
@@ -11,11 +10,13 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 
 from . import container, images
 from .errors import LatentMismatch, LimitExceeded, ModelMismatch, RDCError
 from .nets.blocks import symbols_crc
-from .nets.model import PAD_MULTIPLE, RDCModel, load_weights
+from .evaluate.metrics import psnr
+from .nets.model import PAD_MULTIPLE, load_weights
 from .nets.tiling import run_tiled
 
 DEFAULT_MAX_PIXELS = 40_000_000
@@ -28,7 +29,7 @@ def default_weights_path() -> Path:
 
 @dataclasses.dataclass(frozen=True)
 class Decoded:
-    image: "images.Image.Image"
+    image: Image.Image
     layers: int
     """Residual layers actually used (may be below the request if some were damaged)."""
     problems: tuple[str, ...]
@@ -67,13 +68,9 @@ class Codec:
     the float32 drift of ~1e-7, and the latent checksums catch anything else.
     """
 
-    def __init__(self, weights: str | Path | None = None, model: RDCModel | None = None,
-                 model_sha256: str | None = None, threads: int | None = None,
+    def __init__(self, weights: str | Path | None = None, threads: int | None = None,
                  max_pixels: int = DEFAULT_MAX_PIXELS):
-        if model is not None:
-            self.model, self.sha256 = model.double().eval(), model_sha256 or "0" * 64
-        else:
-            self.model, self.sha256 = load_weights(weights or default_weights_path())
+        self.model, self.sha256 = load_weights(weights or default_weights_path())
         self.threads = threads
         self.max_pixels = max_pixels
         self.levels = self.model.config.levels
@@ -134,10 +131,8 @@ class Codec:
             raise RDCError(f"target of {max_bytes} bytes is below the smallest stream rdc makes for this image "
                            f"({smallest} bytes at rate 0 with {layers or 0} residual layers)")
         if len(candidates) > 1:
-            reference = array.astype(np.float64)
             for c in candidates:
-                decoded = np.asarray(self.decode(c.data).image.convert("RGB"), dtype=np.float64)
-                c.psnr = float(10 * np.log10(255**2 / max(np.mean((decoded - reference) ** 2), 1e-10)))
+                c.psnr = psnr(array, np.asarray(self.decode(c.data).image.convert("RGB")))
         best = max(candidates, key=lambda c: (c.psnr or 0.0, len(c.data)))
         best.reached_top = all(c.reached_top for c in candidates)
         return best
