@@ -1,0 +1,54 @@
+"""The training recipe runs, resumes from its checkpoint and exports loadable weights with a card."""
+import csv
+import json
+
+import numpy as np
+import torch
+from click.testing import CliRunner
+from PIL import Image
+
+from rdccodec.cli import main
+from rdccodec.codec import Codec
+from rdccodec.train.losses import CognitionLoss, local_mse
+
+
+def test_local_mse_is_zero_inside_the_range_and_grows_outside():
+    inside = torch.rand(2, 3, 8, 8)
+    assert torch.all(local_mse(inside) == 0)
+    outside = inside.clone()
+    outside[0, 0, 0, 0] = 1.5
+    assert local_mse(outside)[0] > 0 and local_mse(outside)[1] == 0
+
+
+def test_infonce_prefers_each_reconstruction_matched_with_its_own_original():
+    torch.manual_seed(0)
+    loss = CognitionLoss(queue_size=16)
+    x = torch.rand(4, 3, 64, 64)
+    matched = loss(x, x).mean()
+    shuffled = loss(x.flip(0), x).mean()
+    assert matched < shuffled
+
+
+def test_two_stages_resume_and_export(tmp_path):
+    data = tmp_path / "photos"
+    data.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        Image.fromarray(rng.integers(0, 256, (80, 96, 3), dtype=np.uint8)).save(data / f"p{i}.png")
+    common = ["--data", str(data), "--batch", "2", "--crop", "64", "--threads", "1"]
+    run = lambda *args: CliRunner().invoke(main, ["train", *args], catch_exceptions=False)
+    s1, s2 = tmp_path / "s1", tmp_path / "s2"
+    assert run("stage1", "--iterations", "2", "--out", str(s1), *common).exit_code == 0
+    assert run("stage1", "--iterations", "3", "--out", str(s1), "--resume", *common).exit_code == 0
+    with open(s1 / "log.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["iteration"]) for r in rows] == [1, 2, 3]
+    assert {"bpp", "mse", "local_mse", "infonce", "loss"} <= set(rows[0])
+    assert run("stage2", "--iterations", "2", "--out", str(s2), "--init", str(s1 / "checkpoint.pt"), *common).exit_code == 0
+    out = tmp_path / "model.pt"
+    assert run("export", str(s1), str(s2), "-o", str(out), "--command", "test").exit_code == 0
+    card = json.loads(out.with_suffix(".json").read_text())
+    codec = Codec(out)
+    assert card["sha256"] == codec.sha256 and card["stage1"]["iterations"] == 3
+    image = rng.integers(0, 256, (40, 50, 3), dtype=np.uint8)
+    assert codec.decode(codec.encode(image, rate=1)).image.size == (50, 40)
