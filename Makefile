@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 install:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install -e '.[test]'
+	$(BIN)/pip install -e '.[test,eval]'
 
 test:
 	$(BIN)/python -m pytest -q
