@@ -15,6 +15,7 @@ with warnings.catch_warnings():  # compressai 1.2.8 uses the deprecated torch.ji
     warnings.simplefilter("ignore", FutureWarning)
     from compressai.entropy_models import EntropyBottleneck, GaussianConditional
     from compressai.layers import GDN
+    from compressai.models.utils import update_registered_buffers  # noqa: F401 (used by model.py)
     from compressai.ops import quantize_ste
 
 # The scale table of CompressAI's own hyperprior models (Ballé et al. 2018):

@@ -9,9 +9,9 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import RDCError
+from .blocks import update_registered_buffers
 from .primary import PrimaryBranch
 from .residual import ResidualBranch
-from compressai.models.utils import update_registered_buffers  # noqa: E402 (after .primary: quiet import)
 
 # y of the primary is at 1/16, its z at 1/64; the residual's z at 1/32.
 PAD_MULTIPLE = 64
