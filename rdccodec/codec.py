@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import math
 from importlib import resources
@@ -9,18 +10,19 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 
-from . import container, images
-from .errors import LatentMismatch, LimitExceeded, ModelMismatch, RDCError
-from .nets.blocks import symbols_crc
+from . import container, entropy_coding, images
+from .container import PAD_MULTIPLE
+from .errors import LimitExceeded, ModelMismatch, RDCError
 from .evaluate.metrics import psnr
-from .nets.model import PAD_MULTIPLE, load_weights
-from .nets.tiling import run_tiled
+from .nets.model import load_weights
+from .nets.tiling import PaddedImage, run_tiled
 
 DEFAULT_MAX_PIXELS = 40_000_000
-TILE = 768  # pixels per tile side for the transforms (a multiple of 64); Kodak is one tile
+TILE = 768
+"""Pixels per side of a transform tile and height of an entropy-coding band (a multiple of 64);
+Kodak is one tile."""
 
 
 def default_weights_path() -> Path:
@@ -63,14 +65,22 @@ def _threads(n: int | None):
 class Codec:
     """The rdc model, loaded once, with encode/decode/info.
 
-    All arithmetic runs in float64: what selects the entropy tables (the
-    hyperprior scales) then agrees across thread counts and machines far beyond
-    the float32 drift of ~1e-7, and the latent checksums catch anything else.
+    Whatever the decoder computes runs in float64: the hyperprior that selects
+    the entropy tables and the syntheses that make the pixels then agree across
+    thread counts and machines far beyond float32's drift of ~1e-7 (which flips
+    dozens of 8-bit pixels per image), and the latent checksums catch anything
+    else. What only the encoder computes (the analyses, and its own x̂1, the
+    context of the residual analysis) runs in float32, three times faster: its
+    results are quantised by the encoder and transmitted.
     """
 
     def __init__(self, weights: str | Path | None = None, threads: int | None = None,
-                 max_pixels: int = DEFAULT_MAX_PIXELS):
+                 max_pixels: int = DEFAULT_MAX_PIXELS, tile: int = TILE):
+        if tile < PAD_MULTIPLE or tile % PAD_MULTIPLE:
+            raise ValueError(f"tile must be a positive multiple of {PAD_MULTIPLE}")
         self.model, self.sha256 = load_weights(weights or default_weights_path())
+        self._encoder_nets = copy.deepcopy(self.model).float()
+        self.tile = tile
         self.threads = threads
         self.max_pixels = max_pixels
         self.levels = self.model.config.levels
@@ -79,7 +89,7 @@ class Codec:
     # -- encoding -------------------------------------------------------------------------
     def encode(self, image, rate: float = 3.0, layers: int | None = None) -> bytes:
         """Code an image (path, bytes, PIL image or H×W×3 uint8 array) into .rdc bytes."""
-        array, mode, _ = images.load(image)
+        array, mode, _ = images.load(image, self.max_pixels)
         return self.encode_array(array, mode, rate, layers)
 
     def encode_array(self, array: np.ndarray, mode: int, rate: float, layers: int | None) -> bytes:
@@ -87,36 +97,41 @@ class Codec:
         self._check_rate_layers(rate, layers)
         height, width = array.shape[:2]
         self._check_pixels(width, height)
+        fast, exact = self._encoder_nets, self.model
+        shape = _padded_shape(height, width)
+        grid = (shape[0] // 16, shape[1] // 16)
         with torch.no_grad(), _threads(self.threads):
-            x = torch.from_numpy(np.array(array)).permute(2, 0, 1)[None].double() / 255
-            x_padded = _pad(x)
-            primary = self.model.primary
-            grid = (x_padded.shape[2] // 16, x_padded.shape[3] // 16)
-            y = run_tiled(primary.g_a, [(x_padded, 16)], 1, grid, TILE // 16, 4)
-            p = primary.hyperprior.compress(y, rate)
-            r = None
+            pixels = PaddedImage(array, shape, torch.float32)
+            y = run_tiled(fast.primary.g_a, [(pixels, 16)], 1, grid, self.tile // 16, 4)
+            p = self._encode_latent(exact.primary.hyperprior, fast.primary.hyperprior, y, rate, self.tile // 16)
+            del y
+            residual = []
             if layers:  # the residual branch runs only when its layers are stored
-                x_hat = self._synthesise_primary(p["y_hat"])
-                residual = self.model.residual
-                grid = (grid[0] * 2, grid[1] * 2)
-                y_r = run_tiled(lambda a, b: residual.analyse(a - b, b), [(x_padded, 8), (x_hat, 8)], 1,
-                                grid, TILE // 8, 4)
-                r = residual.hyperprior.compress(y_r, rate)
-        stream = container.Stream(
-            container.Header(width, height, mode, float(rate), layers, bytes.fromhex(self.sha256)),
-            container.LatentPayload(p["group_crcs"][0], p["z_string"], p["group_strings"][0]),
-            tuple(
-                container.LatentPayload(r["group_crcs"][j], r["z_string"] if j == 0 else b"", r["group_strings"][j])
-                for j in range(layers)
-            ),
-        )
+
+                def analyse(x, y_hat):
+                    x_hat = fast.primary.g_s(y_hat).clamp(0, 1)
+                    return fast.residual.analyse(x - x_hat, x_hat)
+
+                y_r = run_tiled(analyse, [(pixels, 16), (p.y_hat, 1)], 2, grid, self.tile // 16, 8)
+                r = self._encode_latent(exact.residual.hyperprior, fast.residual.hyperprior, y_r, rate,
+                                        self.tile // 8)
+                residual = [container.LatentPayload(r.crcs[j], r.z if j == 0 else b"", tuple(r.strings[j]))
+                            for j in range(layers)]
+        header = container.Header(width, height, mode, float(rate), layers, bytes.fromhex(self.sha256), self.tile)
+        stream = container.Stream(header, container.LatentPayload(p.crcs[0], p.z, tuple(p.strings[0])),
+                                  tuple(residual))
         return container.serialise(stream)
+
+    def _encode_latent(self, exact, fast, y, rate, band_rows) -> entropy_coding.Coded:
+        """h_a runs in float32 (its output is quantised by the encoder alone); the table selection in float64."""
+        z = run_tiled(fast.h_a, [(y, 4)], 1, (y.shape[2] // 4, y.shape[3] // 4), self.tile // 64, 4)
+        return entropy_coding.encode(exact, y, z, rate, band_rows)
 
     def encode_to_size(self, image, max_bytes: int | None = None, max_bpp: float | None = None,
                        layers: int | None = None) -> "Fitted":
         """The best stream of at most `max_bytes` (or `max_bpp`): bisection on the continuous rate for
         each allowed layer count on the actual coded bytes; among layer counts, the highest β=0 PSNR wins."""
-        array, mode, _ = images.load(image)
+        array, mode, _ = images.load(image, self.max_pixels)
         if (max_bytes is None) == (max_bpp is None):
             raise ValueError("give exactly one of max_bytes and max_bpp")
         if max_bpp is not None:
@@ -137,24 +152,29 @@ class Codec:
         best.reached_top = all(c.reached_top for c in candidates)
         return best
 
-    def _fit_rate(self, array, mode, max_bytes, layers, steps: int = 14):
-        low = self.encode_array(array, mode, 0.0, layers)
-        if len(low) > max_bytes:
+    def _fit_rate(self, array, mode, max_bytes, layers, steps: int = 12):
+        """Regula falsi on log(bytes) against the rate, aiming 1 % under the target; stops within 1.5 %."""
+        lo, lo_data = 0.0, self.encode_array(array, mode, 0.0, layers)
+        if len(lo_data) > max_bytes:
             return None
-        top_rate = float(self.levels - 1)
-        high = self.encode_array(array, mode, top_rate, layers)
-        if len(high) <= max_bytes:
-            return Fitted(high, top_rate, layers, reached_top=True)
-        best, lo, hi = Fitted(low, 0.0, layers), 0.0, top_rate
+        hi = float(self.levels - 1)
+        hi_data = self.encode_array(array, mode, hi, layers)
+        if len(hi_data) <= max_bytes:
+            return Fitted(hi_data, hi, layers, reached_top=True)
+        best = Fitted(lo_data, lo, layers)
+        aim = math.log(0.99 * max_bytes)
         for _ in range(steps):
-            mid = round((lo + hi) / 2, 6)
-            data = self.encode_array(array, mode, mid, layers)
+            if len(best.data) >= 0.985 * max_bytes:
+                break
+            a, b = math.log(len(lo_data)), math.log(len(hi_data))
+            t = min(max((aim - a) / (b - a), 0.05), 0.95)  # keep shrinking the bracket from both sides
+            rate = round(lo + (hi - lo) * t, 6)
+            data = self.encode_array(array, mode, rate, layers)
             if len(data) <= max_bytes:
-                best, lo = Fitted(data, mid, layers), mid
-                if len(data) >= 0.995 * max_bytes:
-                    break
+                lo, lo_data = rate, data
+                best = Fitted(data, rate, layers)
             else:
-                hi = mid
+                hi, hi_data = rate, data
         return best
 
     # -- decoding -------------------------------------------------------------------------
@@ -172,46 +192,32 @@ class Codec:
         k = min(wanted, len(stream.residual))
         if beta == 1.0:
             k = 0  # the residual does not contribute; skip decoding it
+        model = self.model
+        shape = _padded_shape(header.height, header.width)
+        grid = (shape[0] // 16, shape[1] // 16)
         with torch.no_grad(), _threads(self.threads):
-            shape = _padded_shape(header.height, header.width)
-            x_hat = self._decode_primary(stream.primary, header.rate, shape)
-            out = x_hat
+            y_hat = entropy_coding.decode(
+                model.primary.hyperprior, stream.primary.z, [stream.primary.y], [stream.primary.symbols_crc],
+                header.rate, grid, header.band // 16, lambda g: "primary section")
+            inputs = [(y_hat, 1)]
             if k:
-                r = self._decode_residual(stream.residual[:k], header.rate, x_hat, shape)
-                out = x_hat + (1 - beta) * r
-            out = out[:, :, :header.height, :header.width].clamp(0, 1)
-            array = torch.round(out[0] * 255).to(torch.uint8).permute(1, 2, 0).numpy()
+                layers = stream.residual[:k]
+                inputs.append((entropy_coding.decode(
+                    model.residual.hyperprior, layers[0].z, [p.y for p in layers], [p.symbols_crc for p in layers],
+                    header.rate, (grid[0] * 2, grid[1] * 2), header.band // 8,
+                    lambda g: f"residual layer {g + 1}"), 2))
+
+            def synthesise(y_tile, y_r_tile=None):
+                x = model.primary.g_s(y_tile.double()).clamp(0, 1)
+                if y_r_tile is not None:
+                    x = x + (1 - beta) * model.residual.synthesise(y_r_tile.double(), x)
+                return torch.round(x.clamp(0, 1) * 255).to(torch.uint8)
+
+            out = run_tiled(synthesise, inputs, 16, grid, self.tile // 16, 8)
+            del inputs, y_hat
+            array = np.ascontiguousarray(out[0, :, :header.height, :header.width].permute(1, 2, 0).numpy())
+            del out
         return Decoded(images.to_pil(array, header.mode), k, tuple(problems))
-
-    def _decode_latent(self, hyperprior, payloads, rate, latent_shape, what):
-        z_shape = (latent_shape[0] // 4, latent_shape[1] // 4)
-        means, indexes, inverse = hyperprior.decompress_hyper(payloads[0].z, z_shape, rate, torch.float64)
-        symbols = []
-        for g, payload in enumerate(payloads):
-            sym = hyperprior.decompress_group(payload.y, indexes, g)
-            if symbols_crc(sym) != payload.symbols_crc:
-                raise LatentMismatch(
-                    f"{what(g)}: decoded latent differs from the encoder's (checksum mismatch); "
-                    "the decoder's entropy parameters do not match the encoder's"
-                )
-            symbols.append(sym)
-        return hyperprior.dequantize(symbols, means, inverse)
-
-    def _synthesise_primary(self, y_hat):
-        """x̂1, clamped to [0, 1] as both encoder and decoder use it."""
-        grid = tuple(y_hat.shape[-2:])
-        return run_tiled(self.model.primary.g_s, [(y_hat, 1)], 16, grid, TILE // 16, 4).clamp(0, 1)
-
-    def _decode_primary(self, payload, rate, shape):
-        y_hat = self._decode_latent(self.model.primary.hyperprior, [payload], rate,
-                                    (shape[0] // 16, shape[1] // 16), lambda g: "primary section")
-        return self._synthesise_primary(y_hat)
-
-    def _decode_residual(self, payloads, rate, x_hat, shape):
-        residual = self.model.residual
-        y_hat = self._decode_latent(residual.hyperprior, list(payloads), rate,
-                                    (shape[0] // 8, shape[1] // 8), lambda g: f"residual layer {g + 1}")
-        return run_tiled(residual.synthesise, [(y_hat, 1), (x_hat, 8)], 8, tuple(y_hat.shape[-2:]), TILE // 8, 6)
 
     # -- inspection -----------------------------------------------------------------------
     def info(self, data: bytes) -> dict:
@@ -267,9 +273,3 @@ def describe(data: bytes) -> dict:
 def _padded_shape(height: int, width: int) -> tuple[int, int]:
     return (math.ceil(height / PAD_MULTIPLE) * PAD_MULTIPLE, math.ceil(width / PAD_MULTIPLE) * PAD_MULTIPLE)
 
-
-def _pad(x: torch.Tensor) -> torch.Tensor:
-    """Replicate-pad to what the transforms need; the decoder crops back."""
-    h, w = x.shape[-2:]
-    ph, pw = _padded_shape(h, w)
-    return F.pad(x, (0, pw - w, 0, ph - h), mode="replicate")

@@ -8,8 +8,11 @@ import zlib
 from .errors import CorruptStream, UnsupportedVersion
 
 MAGIC = b"\x89RDC"
-VERSION_MAJOR = 1
+VERSION_MAJOR = 2
 VERSION_MINOR = 0
+
+PAD_MULTIPLE = 64
+"""Images are padded to a multiple of this; every latent shape follows from the padded size."""
 
 SECTION_PRIMARY = 1
 SECTION_RESIDUAL = 2
@@ -20,7 +23,7 @@ MODES = {MODE_RGB: "RGB", MODE_GRAY: "L"}
 
 _HEADER = struct.Struct(">4sBBHIIBBHd32sHH")  # 64 bytes
 _ENTRY = struct.Struct(">BBHII")  # 12 bytes
-_CRC = struct.Struct(">I")
+_U32 = struct.Struct(">I")
 _LATENT = struct.Struct(">II")  # symbols CRC-32, z length
 
 assert _HEADER.size == 64 and _ENTRY.size == 12
@@ -34,28 +37,46 @@ class Header:
     rate: float
     layers: int
     model_sha256: bytes
+    band: int = 768
+    """Height in pixels of the horizontal bands the latents are entropy-coded in (a multiple of 64)."""
+
+    @property
+    def bands(self) -> int:
+        padded = -(-self.height // PAD_MULTIPLE) * PAD_MULTIPLE
+        return -(-padded // self.band)
 
 
 @dataclasses.dataclass(frozen=True)
 class LatentPayload:
-    """One entropy-coded latent: the CRC-32 of its symbols, its hyper string (may be empty), its y string."""
+    """One entropy-coded latent: the CRC-32 of its symbols, its hyper string (may be empty) and one
+    y string per band, top to bottom."""
 
     symbols_crc: int
     z: bytes
-    y: bytes
+    y: tuple[bytes, ...]
 
     def to_bytes(self) -> bytes:
-        return _LATENT.pack(self.symbols_crc, len(self.z)) + self.z + self.y
+        lengths = b"".join(_U32.pack(len(b)) for b in self.y[:-1])
+        return _LATENT.pack(self.symbols_crc, len(self.z)) + self.z + lengths + b"".join(self.y)
 
     @classmethod
-    def from_bytes(cls, data: bytes, what: str) -> "LatentPayload":
+    def from_bytes(cls, data: bytes, bands: int, what: str) -> "LatentPayload":
         if len(data) < _LATENT.size:
             raise CorruptStream(f"{what}: payload of {len(data)} bytes is too short")
         crc, z_len = _LATENT.unpack_from(data)
-        if z_len > len(data) - _LATENT.size:
-            raise CorruptStream(f"{what}: hyper latent length {z_len} exceeds its section")
-        z = data[_LATENT.size:_LATENT.size + z_len]
-        return cls(crc, bytes(z), bytes(data[_LATENT.size + z_len:]))
+        offset = _LATENT.size + z_len + 4 * (bands - 1)
+        if offset > len(data):
+            raise CorruptStream(f"{what}: hyper latent and band lengths exceed the section")
+        z = bytes(data[_LATENT.size:_LATENT.size + z_len])
+        lengths = [_U32.unpack_from(data, _LATENT.size + z_len + 4 * i)[0] for i in range(bands - 1)]
+        if sum(lengths) > len(data) - offset:
+            raise CorruptStream(f"{what}: band lengths exceed the section")
+        strings = []
+        for length in lengths:
+            strings.append(bytes(data[offset:offset + length]))
+            offset += length
+        strings.append(bytes(data[offset:]))
+        return cls(crc, z, tuple(strings))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,14 +110,14 @@ def serialise(stream: Stream) -> bytes:
     sections = [Section(SECTION_PRIMARY, 0, stream.primary.to_bytes())]
     sections += [Section(SECTION_RESIDUAL, j + 1, p.to_bytes()) for j, p in enumerate(stream.residual)]
     head = _HEADER.pack(
-        MAGIC, VERSION_MAJOR, VERSION_MINOR, 0, h.width, h.height, h.mode, h.layers, 0,
+        MAGIC, VERSION_MAJOR, VERSION_MINOR, 0, h.width, h.height, h.mode, h.layers, h.band,
         h.rate, h.model_sha256, len(sections), 0,
     )
     table = b"".join(
         _ENTRY.pack(s.kind, s.index, 0, len(s.payload), zlib.crc32(s.payload)) for s in sections
     )
     head_and_table = head + table
-    return head_and_table + _CRC.pack(zlib.crc32(head_and_table)) + b"".join(s.payload for s in sections)
+    return head_and_table + _U32.pack(zlib.crc32(head_and_table)) + b"".join(s.payload for s in sections)
 
 
 def parse_header(data: bytes) -> tuple[Header, list[tuple[int, int, int, int]], int]:
@@ -105,14 +126,14 @@ def parse_header(data: bytes) -> tuple[Header, list[tuple[int, int, int, int]], 
         raise CorruptStream("not an .rdc stream (bad magic number)")
     if len(data) < _HEADER.size:
         raise CorruptStream(f"truncated header ({len(data)} of {_HEADER.size} bytes)")
-    (_, major, minor, _flags, width, height, mode, layers, _r1, rate, sha,
+    (_, major, minor, _flags, width, height, mode, layers, band, rate, sha,
      count, _r2) = _HEADER.unpack_from(data)
     if major != VERSION_MAJOR:
         raise UnsupportedVersion(f"stream version {major}.{minor}; this decoder reads version {VERSION_MAJOR}.x")
     table_end = _HEADER.size + count * _ENTRY.size
-    if len(data) < table_end + _CRC.size:
+    if len(data) < table_end + _U32.size:
         raise CorruptStream("truncated section table")
-    (stored_crc,) = _CRC.unpack_from(data, table_end)
+    (stored_crc,) = _U32.unpack_from(data, table_end)
     if zlib.crc32(data[:table_end]) != stored_crc:
         raise CorruptStream("header CRC mismatch")
     if mode not in MODES:
@@ -121,10 +142,12 @@ def parse_header(data: bytes) -> tuple[Header, list[tuple[int, int, int, int]], 
         raise CorruptStream(f"invalid image size {width}x{height}")
     if not (rate == rate) or rate < 0:  # NaN or negative
         raise CorruptStream(f"invalid rate {rate}")
+    if band < PAD_MULTIPLE or band % PAD_MULTIPLE:
+        raise CorruptStream(f"invalid band height {band}")
     entries = [_ENTRY.unpack_from(data, _HEADER.size + i * _ENTRY.size) for i in range(count)]
     entries = [(kind, index, length, crc) for kind, index, _res, length, crc in entries]
-    header = Header(width, height, mode, rate, layers, bytes(sha))
-    return header, entries, table_end + _CRC.size
+    header = Header(width, height, mode, rate, layers, bytes(sha), band)
+    return header, entries, table_end + _U32.size
 
 
 def parse(data: bytes, strict: bool = False) -> Parsed:
@@ -147,7 +170,7 @@ def parse(data: bytes, strict: bool = False) -> Parsed:
                 raise CorruptStream("primary section is truncated")
             if zlib.crc32(payload) != crc:
                 raise CorruptStream("primary section CRC mismatch")
-            primary = LatentPayload.from_bytes(payload, "primary section")
+            primary = LatentPayload.from_bytes(payload, header.bands, "primary section")
         elif kind == SECTION_RESIDUAL:
             if payload is None:
                 problems.append(f"residual layer {index} is truncated")
@@ -157,7 +180,7 @@ def parse(data: bytes, strict: bool = False) -> Parsed:
                 problems.append(f"residual layer {index} appears twice")
             else:
                 try:
-                    residual[index] = LatentPayload.from_bytes(payload, f"residual layer {index}")
+                    residual[index] = LatentPayload.from_bytes(payload, header.bands, f"residual layer {index}")
                 except CorruptStream as e:
                     problems.append(str(e))
     if primary is None:

@@ -1,6 +1,7 @@
 """Reading and writing images: modes, EXIF orientation, bit depth."""
 from __future__ import annotations
 
+import contextlib
 import io
 import warnings
 from pathlib import Path
@@ -9,7 +10,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .container import MODE_GRAY, MODE_RGB, MODES
-from .errors import UnsupportedImage
+from .errors import LimitExceeded, UnsupportedImage
 
 ImageInput = "str | Path | bytes | Image.Image | np.ndarray"
 
@@ -36,8 +37,11 @@ def _palette_is_gray(im: Image.Image) -> bool:
     return bool((rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all())
 
 
-def load(image) -> tuple[np.ndarray, int, list[str]]:
-    """(H×W×3 uint8 array, colour mode, notes on what was dropped) from a path, bytes, PIL image or array."""
+def load(image, max_pixels: int | None = None) -> tuple[np.ndarray, int, list[str]]:
+    """(H×W×3 uint8 array, colour mode, notes on what was dropped) from a path, bytes, PIL image or array.
+
+    A file's size is checked against `max_pixels` from its header, before its pixels are decoded; this
+    replaces Pillow's own decompression-bomb limit of 89 megapixels."""
     if isinstance(image, np.ndarray):
         if image.dtype != np.uint8 or image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] != 3):
             raise UnsupportedImage("arrays must be H×W×3 or H×W uint8")
@@ -49,11 +53,12 @@ def load(image) -> tuple[np.ndarray, int, list[str]]:
     source = io.BytesIO(image) if isinstance(image, (bytes, bytearray)) else image
     name = "input" if isinstance(image, (bytes, bytearray)) else str(image)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(source) as im:
-                im.load()
-                return _to_rgb(im)
+        with _pillow_limit(max_pixels), Image.open(source) as im:
+            if max_pixels is not None and im.width * im.height > max_pixels:
+                raise LimitExceeded(f"{name}: {im.width}x{im.height} is {im.width * im.height} pixels, over the "
+                                    f"limit of {max_pixels} (see --max-pixels)")
+            im.load()
+            return _to_rgb(im)
     except FileNotFoundError:
         raise UnsupportedImage(f"{name}: no such file") from None
     except IsADirectoryError:
@@ -62,6 +67,20 @@ def load(image) -> tuple[np.ndarray, int, list[str]]:
         raise UnsupportedImage(f"{name}: not an image file Pillow can read") from None
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
         raise UnsupportedImage(f"{name}: cannot read image ({e})") from None
+
+
+@contextlib.contextmanager
+def _pillow_limit(max_pixels: int | None):
+    """Pillow refuses images above 2 × MAX_IMAGE_PIXELS while opening them; let our limit decide instead."""
+    before = Image.MAX_IMAGE_PIXELS
+    if max_pixels is not None:
+        Image.MAX_IMAGE_PIXELS = max(max_pixels, before or 0)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error" if max_pixels is None else "ignore", Image.DecompressionBombWarning)
+            yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = before
 
 
 def to_pil(array: np.ndarray, mode: int) -> Image.Image:

@@ -5,7 +5,7 @@ import torch
 from PIL import Image
 
 from rdccodec import container
-from rdccodec.codec import Codec, _pad
+from rdccodec.codec import Codec
 from rdccodec.errors import LatentMismatch, LimitExceeded, ModelMismatch, RDCError
 
 
@@ -13,16 +13,25 @@ def forward_path(codec: Codec, array: np.ndarray, rate: float, layers: int, beta
     """What the model's own quantised forward pass (eval mode) gives, rounded to 8 bits."""
     model = codec.model
     with torch.no_grad():
-        x = _pad(torch.from_numpy(array).permute(2, 0, 1)[None].double() / 255)
+        x = torch.from_numpy(array).permute(2, 0, 1)[None].double() / 255
+        h, w = array.shape[:2]
+        x = torch.nn.functional.pad(x, (0, -w % 64, 0, -h % 64), mode="replicate")
         level = torch.tensor([rate], dtype=torch.float64)
         x_hat = model.primary(x, level)["x_hat"].clamp(0, 1)
         out = x_hat
         if layers and beta < 1:
             r = model.residual(x - x_hat, x_hat, level, torch.tensor([layers]))["r_hat"]
             out = x_hat + (1 - beta) * r
-        h, w = array.shape[:2]
         out = out[0, :, :h, :w].clamp(0, 1)
         return torch.round(out * 255).to(torch.uint8).permute(1, 2, 0).numpy()
+
+
+def assert_matches_forward_path(decoded: np.ndarray, expected: np.ndarray) -> None:
+    """The encoder's analyses run in float32 and the decoder holds ŷ in float32, so a value may now and
+    then round the other way: at most 0.1 % of the 8-bit values may differ from the float64 forward pass."""
+    assert decoded.shape == expected.shape
+    differ = np.count_nonzero(decoded != expected)
+    assert differ <= 1e-3 * decoded.size, f"{differ} of {decoded.size} values differ"
 
 
 @pytest.mark.parametrize("rate,layers,beta", [(0, 3, 0.0), (3, 3, 1.0), (2.5, 2, 0.0), (5, 1, 0.5)])
@@ -30,7 +39,7 @@ def test_decoded_pixels_equal_the_quantised_forward_path(small_codec, kodak_crop
     data = small_codec.encode(kodak_crop, rate=rate, layers=layers)
     decoded = np.asarray(small_codec.decode(data, beta=beta).image)
     assert decoded.shape == kodak_crop.shape
-    np.testing.assert_array_equal(decoded, forward_path(small_codec, kodak_crop, rate, layers, beta))
+    assert_matches_forward_path(decoded, forward_path(small_codec, kodak_crop, rate, layers, beta))
 
 
 def test_bytes_grow_with_rate(small_codec, kodak_crop):
@@ -53,7 +62,7 @@ def test_layers_option_at_decode_uses_a_prefix(small_codec, kodak_crop):
     for k in range(small_codec.layers + 1):
         decoded = small_codec.decode(full, layers=k)
         assert decoded.layers == k
-        np.testing.assert_array_equal(np.asarray(decoded.image), forward_path(small_codec, kodak_crop, 2, k, 0.0))
+        assert_matches_forward_path(np.asarray(decoded.image), forward_path(small_codec, kodak_crop, 2, k, 0.0))
 
 
 @pytest.mark.parametrize("size", [(1, 1), (13, 7), (64, 64), (65, 129)])
@@ -112,7 +121,7 @@ def test_damaged_residual_layer_decodes_the_lower_layers(small_codec, kodak_crop
     decoded = small_codec.decode(bytes(data))
     assert decoded.layers == small_codec.layers - 1
     assert decoded.problems == (f"residual layer {small_codec.layers} CRC mismatch",)
-    np.testing.assert_array_equal(
+    assert_matches_forward_path(
         np.asarray(decoded.image), forward_path(small_codec, kodak_crop, 2, small_codec.layers - 1, 0.0))
 
 
@@ -126,19 +135,20 @@ def test_info_reports_sections_and_bpp_per_layer_prefix(small_codec, kodak_crop)
     assert report["model_sha256"] == small_codec.sha256
 
 
-def test_tiled_transforms_match_the_whole_image(small_codec, monkeypatch):
-    """Tiles overlap by more than the receptive field: same bytes, same pixels, no seams."""
-    from PIL import Image as PILImage
+def test_tiles_and_bands_leave_no_seams(small_weights):
+    """Decoder tiles overlap by more than the receptive field: the pixels do not depend on the tile size.
+    An encoder with small tiles writes several bands and loses nothing measurable."""
+    from .conftest import KODAK, psnr
 
-    from rdccodec import codec as codec_module
-
-    from .conftest import KODAK
-
-    with PILImage.open(KODAK / "kodim05.png") as im:
+    with Image.open(KODAK / "kodim05.png") as im:
         array = np.asarray(im.convert("RGB"))[:300, :450].copy()
-    whole = small_codec.encode(array, rate=4)
-    monkeypatch.setattr(codec_module, "TILE", 128)
-    tiled = small_codec.encode(array, rate=4)
-    assert tiled == whole
-    np.testing.assert_array_equal(np.asarray(small_codec.decode(tiled).image),
-                                  forward_path(small_codec, array, 4, 3, 0.0))
+    whole, tiled = Codec(small_weights), Codec(small_weights, tile=128)
+    banded = tiled.encode(array, rate=4)
+    assert container.parse(banded).stream.header.band == 128
+    assert len(container.parse(banded).stream.primary.y) == 3  # 300 rows, padded to 320, in bands of 128
+    pixels = np.asarray(whole.decode(banded).image)
+    np.testing.assert_array_equal(np.asarray(tiled.decode(banded).image), pixels)
+    one_band = whole.encode(array, rate=4)
+    assert abs(len(banded) - len(one_band)) < 0.01 * len(one_band)
+    reference = np.asarray(whole.decode(one_band).image)
+    assert abs(psnr(array, pixels) - psnr(array, reference)) < 0.02

@@ -11,8 +11,8 @@ from rdccodec.errors import CorruptStream, UnsupportedVersion
 def make_stream(layers=3):
     return container.Stream(
         container.Header(width=7, height=13, mode=container.MODE_RGB, rate=2.5, layers=layers, model_sha256=bytes(range(32))),
-        container.LatentPayload(0x1234, b"zz", b"primary-y"),
-        tuple(container.LatentPayload(j, b"hyper" if j == 0 else b"", b"layer%d" % j) for j in range(layers)),
+        container.LatentPayload(0x1234, b"zz", (b"primary-y",)),
+        tuple(container.LatentPayload(j, b"hyper" if j == 0 else b"", (b"layer%d" % j,)) for j in range(layers)),
     )
 
 
@@ -29,10 +29,36 @@ def test_serialise_parse_round_trip():
     assert [s[:2] for s in parsed.sections] == [(1, 0), (2, 1), (2, 2), (2, 3)]
 
 
+def test_bands_carry_their_lengths():
+    """200 rows pad to 256: four bands of 64 rows; every band but the last has its length written."""
+    header = container.Header(5, 200, container.MODE_RGB, 1.0, 1, bytes(32), band=64)
+    assert header.bands == 4
+    primary = container.LatentPayload(7, b"z", (b"a", b"", b"ccc", b"dd"))
+    stream = container.Stream(header, primary, (container.LatentPayload(8, b"", (b"1", b"2", b"3", b"4")),))
+    data = container.serialise(stream)
+    assert container.parse(data).stream == stream
+    payload = primary.to_bytes()
+    assert payload == struct.pack(">II", 7, 1) + b"z" + struct.pack(">III", 1, 0, 3) + b"acccdd"
+    too_long = struct.pack(">II", 7, 1) + b"z" + struct.pack(">III", 1, 0, 300) + b"acccdd"
+    with pytest.raises(CorruptStream, match="band lengths"):
+        container.LatentPayload.from_bytes(too_long, 4, "primary section")
+
+
+@pytest.mark.parametrize("band", [0, 32, 100])
+def test_band_height_must_be_a_multiple_of_64(band):
+    data = bytearray(container.serialise(make_stream()))
+    struct.pack_into(">H", data, 18, band)
+    end = table_end(data) - 4
+    data[end:end + 4] = struct.pack(">I", zlib.crc32(bytes(data[:end])))
+    with pytest.raises(CorruptStream, match="band"):
+        container.parse(bytes(data))
+
+
 def test_header_layout_is_big_endian_and_fixed():
     data = container.serialise(make_stream())
     assert data[:4] == b"\x89RDC"
-    assert data[4:6] == bytes([1, 0])
+    assert data[4:6] == bytes([2, 0])
+    assert struct.unpack_from(">H", data, 18) == (768,)
     assert struct.unpack_from(">II", data, 8) == (7, 13)
     assert struct.unpack_from(">d", data, 20) == (2.5,)
     assert data[28:60] == bytes(range(32))
@@ -45,7 +71,7 @@ def test_bad_magic_is_rejected():
 
 def test_newer_major_version_is_refused():
     data = bytearray(container.serialise(make_stream()))
-    data[4] = 2
+    data[4] = 3
     with pytest.raises(UnsupportedVersion):
         container.parse(bytes(data))
 

@@ -54,9 +54,9 @@ def test_hostile_payloads_with_valid_crcs_never_reach_the_coder_unguarded(small_
     if section == "z":
         primary = container.LatentPayload(primary.symbols_crc, payload, primary.y)
     elif section == "y":
-        primary = container.LatentPayload(primary.symbols_crc, primary.z, payload)
+        primary = container.LatentPayload(primary.symbols_crc, primary.z, (payload,))
     else:
-        residual[0] = container.LatentPayload(residual[0].symbols_crc, payload[:10], payload[10:])
+        residual[0] = container.LatentPayload(residual[0].symbols_crc, payload[:10], (payload[10:],))
     data = container.serialise(container.Stream(stream.header, primary, tuple(residual)))
     decode_or_clean_error(small_codec, data)
 

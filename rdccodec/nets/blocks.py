@@ -62,10 +62,11 @@ def guard(string: bytes, symbols: int) -> bytes:
     return string + bytes(4 * symbols + 16 * len(string) + 64)
 
 
-def symbols_crc(symbols: Tensor) -> int:
-    """CRC-32 of quantised latent symbols as little-endian int32: what both sides must agree on."""
+def symbols_crc(symbols: Tensor, crc: int = 0) -> int:
+    """CRC-32 of quantised latent symbols as little-endian int32 (continuing `crc`): what both sides
+    must agree on."""
     array = symbols.detach().to(torch.int32).cpu().numpy().astype("<i4")
-    return zlib.crc32(array.tobytes())
+    return zlib.crc32(array.tobytes(), crc)
 
 
 class LevelGains(nn.Module):
@@ -149,7 +150,8 @@ class GainedHyperprior(nn.Module):
         active = torch.as_tensor(active_groups, device=like.device).reshape(-1, 1)
         return (group_of_channel[None] < active).to(like.dtype)[:, :, None, None]
 
-    def _params(self, z_hat: Tensor, gain: Tensor) -> tuple[Tensor, Tensor]:
+    def params(self, z_hat: Tensor, gain: Tensor) -> tuple[Tensor, Tensor]:
+        """Means and scales of the gained latent y·g."""
         means, scales = self.h_s(z_hat).chunk(2, 1)
         return means * gain, F.softplus(scales) * gain
 
@@ -158,7 +160,7 @@ class GainedHyperprior(nn.Module):
         gain, inverse = self.gains(level)
         z = self.h_a(y)
         z_hat, z_likelihoods = self.entropy_bottleneck(z)
-        means, scales = self._params(z_hat, gain)
+        means, scales = self.params(z_hat, gain)
         y_gained = y * gain
         _, y_likelihoods = self.gaussian_conditional(y_gained, scales, means)
         y_hat = (quantize_ste(y_gained - means) + means) * inverse
@@ -167,51 +169,3 @@ class GainedHyperprior(nn.Module):
             y_hat = y_hat * mask
             y_likelihoods = y_likelihoods ** mask  # likelihood 1 = zero bits for dropped groups
         return {"y_hat": y_hat, "likelihoods": {"y": y_likelihoods, "z": z_likelihoods}}
-
-    def compress(self, y: Tensor, level: float) -> dict:
-        """Entropy-code one latent (batch of 1) into its z string and one y string per group."""
-        gain, inverse = self.gains(level)
-        z = self.h_a(y)
-        z_strings = self.entropy_bottleneck.compress(z)
-        z_hat = self.entropy_bottleneck.decompress(z_strings, z.shape[-2:]).to(y.dtype)
-        means, scales = self._params(z_hat, gain)
-        symbols = torch.round(y * gain - means)
-        indexes = self.gaussian_conditional.build_indexes(scales)
-        group_strings = []
-        group_crcs = []
-        for sym, idx in zip(symbols.chunk(self.groups, 1), indexes.chunk(self.groups, 1)):
-            group_strings.append(
-                self.gaussian_conditional.compress(sym.contiguous(), idx.contiguous())[0]
-            )
-            group_crcs.append(symbols_crc(sym))
-        y_hat = (symbols + means) * inverse
-        return {
-            "z_string": z_strings[0],
-            "group_strings": group_strings,
-            "group_crcs": group_crcs,
-            "z_shape": tuple(z.shape[-2:]),
-            "y_hat": y_hat,
-        }
-
-    def decompress_hyper(self, z_string: bytes, z_shape: tuple[int, int], level: float, dtype) -> tuple:
-        gain, inverse = self.gains(level)
-        z_symbols = self.entropy_bottleneck.channels * z_shape[0] * z_shape[1]
-        z_hat = self.entropy_bottleneck.decompress([guard(z_string, z_symbols)], z_shape).to(dtype)
-        means, scales = self._params(z_hat, gain)
-        indexes = self.gaussian_conditional.build_indexes(scales)
-        return means, indexes, inverse
-
-    def decompress_group(self, string: bytes, indexes: Tensor, group: int) -> Tensor:
-        """Symbols of one channel group (as float), decoded with that group's tables."""
-        idx = indexes.chunk(self.groups, 1)[group].contiguous()
-        return self.gaussian_conditional.decompress([guard(string, idx.numel())], idx, dtype=torch.float64)
-
-    def dequantize(self, group_symbols: list[Tensor], means: Tensor, inverse: Tensor) -> Tensor:
-        """ŷ from the decoded prefix of groups; missing groups are zero, as in training."""
-        symbols = torch.zeros_like(means)
-        per_group = self.channels // self.groups
-        for g, sym in enumerate(group_symbols):
-            symbols[:, g * per_group:(g + 1) * per_group] = sym.to(means.dtype)
-        y_hat = (symbols + means) * inverse
-        mask = self.group_mask(len(group_symbols), y_hat)
-        return y_hat * mask

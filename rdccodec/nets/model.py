@@ -8,13 +8,11 @@ import io
 import torch
 from torch import Tensor, nn
 
+from ..container import PAD_MULTIPLE  # noqa: F401 (the transforms need it; the spec defines it)
 from ..errors import RDCError
 from .blocks import update_registered_buffers
 from .primary import PrimaryBranch
 from .residual import ResidualBranch
-
-# y of the primary is at 1/16, its z at 1/64; the residual's z at 1/32.
-PAD_MULTIPLE = 64
 
 
 @dataclasses.dataclass(frozen=True)

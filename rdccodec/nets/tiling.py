@@ -10,8 +10,25 @@ from __future__ import annotations
 
 from typing import Callable
 
+import numpy as np
 import torch
 from torch import Tensor
+
+
+class PaddedImage:
+    """An H×W×3 uint8 image seen as a (1, 3, H', W') tensor in [0, 1], edge-replicated to the padded size
+    H'×W'; a slice is materialised on demand, so no whole-image float copy exists."""
+
+    def __init__(self, array: np.ndarray, padded: tuple[int, int], dtype: torch.dtype):
+        self.array, self.padded, self.dtype = array, padded, dtype
+
+    def __getitem__(self, key) -> Tensor:
+        _, rows, cols = key
+        h, w = self.array.shape[:2]
+        r = np.clip(np.arange(*rows.indices(self.padded[0])), 0, h - 1)
+        c = np.clip(np.arange(*cols.indices(self.padded[1])), 0, w - 1)
+        tile = np.ascontiguousarray(self.array[np.ix_(r, c)])
+        return torch.from_numpy(tile).permute(2, 0, 1)[None].to(self.dtype) / 255
 
 
 def run_tiled(fn: Callable[..., Tensor], inputs: list[tuple[Tensor, int]], out_scale: int,
@@ -24,7 +41,7 @@ def run_tiled(fn: Callable[..., Tensor], inputs: list[tuple[Tensor, int]], out_s
     """
     height, width = grid
     if height <= tile and width <= tile:
-        return fn(*(t for t, _ in inputs))
+        return fn(*(t[..., :height * s, :width * s] for t, s in inputs))
     output = None
     for top in range(0, height, tile):
         for left in range(0, width, tile):
