@@ -20,9 +20,15 @@ from .nets.model import load_weights
 from .nets.tiling import PaddedImage, run_tiled
 
 DEFAULT_MAX_PIXELS = 40_000_000
-TILE = 768
-"""Pixels per side of a transform tile and height of an entropy-coding band (a multiple of 64);
-Kodak is one tile."""
+TILE = 512
+"""Pixels per side of a transform tile (a multiple of 64). The float64 synthesis of one tile with its
+margins needs ~0.5 GiB (transposed convolutions unfold into large column buffers); an image no larger
+than one tile with its margins, such as Kodak's 768×512, runs whole."""
+BAND = 768
+"""Height in pixels of the bands the latents are entropy-coded in (a multiple of 64), written in the stream."""
+SYNTHESIS_MARGIN = 5
+"""Latent cells (16 px) around a synthesis tile: an output pixel depends on ŷ within 4 cells (measured by
+perturbing one cell of the shipped model), so tiled pixels equal whole-image ones."""
 
 
 def default_weights_path() -> Path:
@@ -75,12 +81,12 @@ class Codec:
     """
 
     def __init__(self, weights: str | Path | None = None, threads: int | None = None,
-                 max_pixels: int = DEFAULT_MAX_PIXELS, tile: int = TILE):
-        if tile < PAD_MULTIPLE or tile % PAD_MULTIPLE:
-            raise ValueError(f"tile must be a positive multiple of {PAD_MULTIPLE}")
+                 max_pixels: int = DEFAULT_MAX_PIXELS, tile: int = TILE, band: int = BAND):
+        if min(tile, band) < PAD_MULTIPLE or tile % PAD_MULTIPLE or band % PAD_MULTIPLE:
+            raise ValueError(f"tile and band must be positive multiples of {PAD_MULTIPLE}")
         self.model, self.sha256 = load_weights(weights or default_weights_path())
         self._encoder_nets = copy.deepcopy(self.model).float()
-        self.tile = tile
+        self.tile, self.band = tile, band
         self.threads = threads
         self.max_pixels = max_pixels
         self.levels = self.model.config.levels
@@ -103,7 +109,7 @@ class Codec:
         with torch.no_grad(), _threads(self.threads):
             pixels = PaddedImage(array, shape, torch.float32)
             y = run_tiled(fast.primary.g_a, [(pixels, 16)], 1, grid, self.tile // 16, 4)
-            p = self._encode_latent(exact.primary.hyperprior, fast.primary.hyperprior, y, rate, self.tile // 16)
+            p = self._encode_latent(exact.primary.hyperprior, fast.primary.hyperprior, y, rate, self.band // 16)
             del y
             residual = []
             if layers:  # the residual branch runs only when its layers are stored
@@ -112,19 +118,22 @@ class Codec:
                     x_hat = fast.primary.g_s(y_hat).clamp(0, 1)
                     return fast.residual.analyse(x - x_hat, x_hat)
 
-                y_r = run_tiled(analyse, [(pixels, 16), (p.y_hat, 1)], 2, grid, self.tile // 16, 8)
+                # float16 halves the largest array an encoder holds; y_r is only ever rounded, by the encoder
+                y_r = run_tiled(lambda x, y_hat: analyse(x, y_hat).half(), [(pixels, 16), (p.y_hat, 1)], 2, grid,
+                                self.tile // 16, 8)
                 r = self._encode_latent(exact.residual.hyperprior, fast.residual.hyperprior, y_r, rate,
-                                        self.tile // 8)
+                                        self.band // 8)
                 residual = [container.LatentPayload(r.crcs[j], r.z if j == 0 else b"", tuple(r.strings[j]))
                             for j in range(layers)]
-        header = container.Header(width, height, mode, float(rate), layers, bytes.fromhex(self.sha256), self.tile)
+        header = container.Header(width, height, mode, float(rate), layers, bytes.fromhex(self.sha256), self.band)
         stream = container.Stream(header, container.LatentPayload(p.crcs[0], p.z, tuple(p.strings[0])),
                                   tuple(residual))
         return container.serialise(stream)
 
     def _encode_latent(self, exact, fast, y, rate, band_rows) -> entropy_coding.Coded:
         """h_a runs in float32 (its output is quantised by the encoder alone); the table selection in float64."""
-        z = run_tiled(fast.h_a, [(y, 4)], 1, (y.shape[2] // 4, y.shape[3] // 4), self.tile // 64, 4)
+        z = run_tiled(lambda t: fast.h_a(t.float()), [(y, 4)], 1, (y.shape[2] // 4, y.shape[3] // 4),
+                      self.tile // 64, 4)
         return entropy_coding.encode(exact, y, z, rate, band_rows)
 
     def encode_to_size(self, image, max_bytes: int | None = None, max_bpp: float | None = None,
@@ -179,7 +188,10 @@ class Codec:
 
     # -- decoding -------------------------------------------------------------------------
     def decode(self, data: bytes, beta: float = 0.0, layers: int | None = None, strict: bool = False) -> Decoded:
-        """Decode .rdc bytes: x̄ = clamp(x̂1 + (1 − β)·r_k, 0, 1), rounded to 8 bits."""
+        """Decode .rdc bytes: x̄ = clamp(x̂1 + (1 − β)·r_k, 0, 1), rounded to 8 bits.
+
+        The latents are decoded band by band as the tiled synthesis reaches them.
+        """
         if not 0.0 <= beta <= 1.0:
             raise ValueError("beta must lie in [0, 1]")
         parsed = container.parse(data, strict=strict)
@@ -196,16 +208,14 @@ class Codec:
         shape = _padded_shape(header.height, header.width)
         grid = (shape[0] // 16, shape[1] // 16)
         with torch.no_grad(), _threads(self.threads):
-            y_hat = entropy_coding.decode(
+            latents = [entropy_coding.DecodedLatent(
                 model.primary.hyperprior, stream.primary.z, [stream.primary.y], [stream.primary.symbols_crc],
-                header.rate, grid, header.band // 16, lambda g: "primary section")
-            inputs = [(y_hat, 1)]
+                header.rate, grid, header.band // 16, lambda g: "primary section")]
             if k:
                 layers = stream.residual[:k]
-                inputs.append((entropy_coding.decode(
+                latents.append(entropy_coding.DecodedLatent(
                     model.residual.hyperprior, layers[0].z, [p.y for p in layers], [p.symbols_crc for p in layers],
-                    header.rate, (grid[0] * 2, grid[1] * 2), header.band // 8,
-                    lambda g: f"residual layer {g + 1}"), 2))
+                    header.rate, (grid[0] * 2, grid[1] * 2), header.band // 8, lambda g: f"residual layer {g + 1}"))
 
             def synthesise(y_tile, y_r_tile=None):
                 x = model.primary.g_s(y_tile.double()).clamp(0, 1)
@@ -213,8 +223,9 @@ class Codec:
                     x = x + (1 - beta) * model.residual.synthesise(y_r_tile.double(), x)
                 return torch.round(x.clamp(0, 1) * 255).to(torch.uint8)
 
-            out = run_tiled(synthesise, inputs, 16, grid, self.tile // 16, 8)
-            del inputs, y_hat
+            out = run_tiled(synthesise, list(zip(latents, (1, 2))), 16, grid, self.tile // 16, SYNTHESIS_MARGIN)
+            for latent in latents:
+                latent.verify()
             array = np.ascontiguousarray(out[0, :, :header.height, :header.width].permute(1, 2, 0).numpy())
             del out
         return Decoded(images.to_pil(array, header.mode), k, tuple(problems))

@@ -66,35 +66,63 @@ def encode(hyperprior: GainedHyperprior, y: Tensor, z: Tensor, level: float, ban
     return Coded(z_string, strings, crcs, y_hat)
 
 
-def decode(hyperprior: GainedHyperprior, z: bytes, strings: list[tuple[bytes, ...]], crcs: list[int],
-           level: float, shape: tuple[int, int], band_rows: int, what: Callable[[int], str]) -> Tensor:
-    """ŷ (float32) from the first len(strings) channel groups; the groups above are zero, as in training.
+class DecodedLatent:
+    """ŷ (float32) of the first len(strings) channel groups (the groups above are zero, as in training),
+    decoded band by band when a slice first needs it and forgotten once a slice starts below it.
 
-    Raises LatentMismatch naming `what(group)` when a group's symbols fail their CRC.
+    Slices come from the tiled synthesis in row-major order, so each band is decoded once, in order, and
+    only a few bands are held; :meth:`verify` then checks the symbols' CRCs.
     """
-    gain, inverse = hyperprior.gains(level)
-    bottleneck = hyperprior.entropy_bottleneck
-    z_shape = (shape[0] // 4, shape[1] // 4)
-    z_hat = bottleneck.decompress([guard(z, bottleneck.channels * z_shape[0] * z_shape[1])], z_shape)
-    per_group = hyperprior.channels // hyperprior.groups
-    decoded = len(strings) * per_group
-    y_hat = torch.zeros((1, hyperprior.channels, *shape), dtype=torch.float32)
-    found = [0] * len(strings)
-    for band, (top, bottom) in enumerate(_bands(shape[0], band_rows)):
-        means, indexes = _band_params(hyperprior, z_hat, top, bottom, gain)
-        symbols = torch.zeros_like(means[:, :decoded])
-        for g, group_strings in enumerate(strings):
+
+    def __init__(self, hyperprior: GainedHyperprior, z: bytes, strings: list[tuple[bytes, ...]],
+                 crcs: list[int], level: float, shape: tuple[int, int], band_rows: int,
+                 what: Callable[[int], str]):
+        self.hyperprior, self.strings, self.crcs, self.what = hyperprior, strings, crcs, what
+        self.shape, self.band_rows = shape, band_rows
+        self.gain, self.inverse = hyperprior.gains(level)
+        bottleneck = hyperprior.entropy_bottleneck
+        z_shape = (shape[0] // 4, shape[1] // 4)
+        self.z_hat = bottleneck.decompress([guard(z, bottleneck.channels * z_shape[0] * z_shape[1])], z_shape)
+        self.bands = list(_bands(shape[0], band_rows))
+        self.held: dict[int, Tensor] = {}
+        self.next_band = 0
+        self.found = [0] * len(strings)
+
+    def _decode_band(self) -> None:
+        band = self.next_band
+        hyperprior, top, bottom = self.hyperprior, *self.bands[band]
+        means, indexes = _band_params(hyperprior, self.z_hat, top, bottom, self.gain)
+        per_group = hyperprior.channels // hyperprior.groups
+        y_hat = torch.zeros((1, hyperprior.channels, bottom - top, self.shape[1]), dtype=torch.float32)
+        for g, group_strings in enumerate(self.strings):
             channels = slice(g * per_group, (g + 1) * per_group)
             idx = indexes[:, channels].contiguous()
             sym = hyperprior.gaussian_conditional.decompress(
                 [guard(group_strings[band], idx.numel())], idx, dtype=torch.float64)
-            found[g] = symbols_crc(sym, found[g])
-            symbols[:, channels] = sym
-        y_hat[:, :decoded, top:bottom] = (symbols + means[:, :decoded]) * inverse[:, :decoded]
-    for g, (expected, got) in enumerate(zip(crcs, found)):
-        if expected != got:
-            raise LatentMismatch(
-                f"{what(g)}: decoded latent differs from the encoder's (checksum mismatch); "
-                "the decoder's entropy parameters do not match the encoder's"
-            )
-    return y_hat
+            self.found[g] = symbols_crc(sym, self.found[g])
+            y_hat[:, channels] = (sym + means[:, channels]) * self.inverse[:, channels]
+        self.held[band] = y_hat
+        self.next_band += 1
+
+    def __getitem__(self, key) -> Tensor:
+        _, rows, cols = key
+        top, bottom, _ = rows.indices(self.shape[0])
+        first, last = top // self.band_rows, (bottom - 1) // self.band_rows
+        for band in [b for b in self.held if b < first]:
+            del self.held[band]
+        while self.next_band <= last:
+            self._decode_band()
+        y_hat = torch.cat([self.held[b] for b in range(first, last + 1)], 2)
+        return y_hat[:, :, top - first * self.band_rows:bottom - first * self.band_rows, cols]
+
+    def verify(self) -> None:
+        """Decode what no slice asked for, then raise LatentMismatch if a group's symbols fail their CRC."""
+        while self.next_band < len(self.bands):
+            self._decode_band()
+        self.held.clear()
+        for g, (expected, got) in enumerate(zip(self.crcs, self.found)):
+            if expected != got:
+                raise LatentMismatch(
+                    f"{self.what(g)}: decoded latent differs from the encoder's (checksum mismatch); "
+                    "the decoder's entropy parameters do not match the encoder's"
+                )

@@ -1,8 +1,9 @@
 """Long fuzz campaign on the decoder (issue 5): mutate, truncate, splice and forge valid streams.
 
-Usage: python scripts/fuzz_campaign.py CASES [SEED]
-Runs in worker processes so that a crash of native code would be counted, not fatal.
-Prints cases, clean errors, valid decodes, other exceptions, crashes, slowest case.
+Usage: python scripts/fuzz_campaign.py CASES [SEED] [WORKERS]
+Runs in worker processes (one torch thread each) so that a crash of native code would be counted, not
+fatal; a worker that dies or hangs for an hour counts as a crash. Prints cases, clean errors, valid
+decodes, other exceptions, crashes and the slowest case, and writes results/fuzz_campaign.json.
 """
 from __future__ import annotations
 
@@ -74,7 +75,7 @@ def _worker(args):
     from rdccodec.codec import Codec
     from rdccodec.errors import RDCError
 
-    codec = Codec(weights, max_pixels=1_000_000)
+    codec = Codec(weights, max_pixels=1_000_000, threads=1)
     streams = _streams(codec)
     rng = np.random.default_rng(seed)
     stats = {"cases": 0, "clean_errors": 0, "decoded": 0, "other_exceptions": 0, "slowest_s": 0.0, "examples": []}
@@ -98,6 +99,7 @@ def _worker(args):
 def main() -> None:
     cases = int(sys.argv[1])
     seed = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+    workers = int(sys.argv[3]) if len(sys.argv) > 3 else 2
     import torch
 
     from rdccodec.nets.model import ModelConfig, RDCModel, save_weights
@@ -112,7 +114,7 @@ def main() -> None:
     total = {"cases": 0, "clean_errors": 0, "decoded": 0, "other_exceptions": 0, "crashes": 0, "slowest_s": 0.0,
              "examples": []}
     started = time.time()
-    with mp.get_context("spawn").Pool(2, maxtasksperchild=1) as pool:
+    with mp.get_context("spawn").Pool(workers, maxtasksperchild=1) as pool:
         results = [pool.apply_async(_worker, (job,)) for job in jobs]
         for job, result in zip(jobs, results):
             try:
@@ -126,7 +128,9 @@ def main() -> None:
             total["slowest_s"] = max(total["slowest_s"], stats["slowest_s"])
             total["examples"] += stats["examples"]
     total["seconds"] = round(time.time() - started, 1)
+    total["command"] = "python " + " ".join(sys.argv)
     print(json.dumps(total, indent=1))
+    (Path(__file__).resolve().parents[1] / "results" / "fuzz_campaign.json").write_text(json.dumps(total, indent=1) + "\n")
 
 
 if __name__ == "__main__":

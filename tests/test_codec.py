@@ -27,11 +27,14 @@ def forward_path(codec: Codec, array: np.ndarray, rate: float, layers: int, beta
 
 
 def assert_matches_forward_path(decoded: np.ndarray, expected: np.ndarray) -> None:
-    """The encoder's analyses run in float32 and the decoder holds ŷ in float32, so a value may now and
-    then round the other way: at most 0.1 % of the 8-bit values may differ from the float64 forward pass."""
+    """The encoder runs its analyses in float32 and holds y_r in float16, and the decoder holds ŷ in
+    float32, so now and then a symbol or an 8-bit value rounds the other way than in the float64 forward
+    pass: a difference of a few levels in a few values (measured: ≥ 64 dB apart on the shipped model)."""
+    from .conftest import psnr
+
     assert decoded.shape == expected.shape
-    differ = np.count_nonzero(decoded != expected)
-    assert differ <= 1e-3 * decoded.size, f"{differ} of {decoded.size} values differ"
+    assert np.abs(decoded.astype(int) - expected).max() <= 4
+    assert psnr(decoded, expected) >= 55
 
 
 @pytest.mark.parametrize("rate,layers,beta", [(0, 3, 0.0), (3, 3, 1.0), (2.5, 2, 0.0), (5, 1, 0.5)])
@@ -142,7 +145,7 @@ def test_tiles_and_bands_leave_no_seams(small_weights):
 
     with Image.open(KODAK / "kodim05.png") as im:
         array = np.asarray(im.convert("RGB"))[:300, :450].copy()
-    whole, tiled = Codec(small_weights), Codec(small_weights, tile=128)
+    whole, tiled = Codec(small_weights), Codec(small_weights, tile=128, band=128)
     banded = tiled.encode(array, rate=4)
     assert container.parse(banded).stream.header.band == 128
     assert len(container.parse(banded).stream.primary.y) == 3  # 300 rows, padded to 320, in bands of 128

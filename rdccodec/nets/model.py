@@ -10,7 +10,6 @@ from torch import Tensor, nn
 
 from ..container import PAD_MULTIPLE  # noqa: F401 (the transforms need it; the spec defines it)
 from ..errors import RDCError
-from .blocks import update_registered_buffers
 from .primary import PrimaryBranch
 from .residual import ResidualBranch
 
@@ -52,16 +51,10 @@ class RDCModel(nn.Module):
             h.gaussian_conditional.update_scale_table(h.gaussian_conditional.scale_table, force=True)
 
     def load_tables_and_weights(self, state: dict) -> None:
-        for name in ["primary.hyperprior", "residual.hyperprior"]:
-            module = self.get_submodule(name)
-            update_registered_buffers(
-                module.entropy_bottleneck, f"{name}.entropy_bottleneck",
-                ["_quantized_cdf", "_offset", "_cdf_length"], state,
-            )
-            update_registered_buffers(
-                module.gaussian_conditional, f"{name}.gaussian_conditional",
-                ["_quantized_cdf", "_offset", "_cdf_length", "scale_table"], state,
-            )
+        """CompressAI registers its tables as empty buffers: size them as stored, then load everything."""
+        for key, value in state.items():
+            if key.rsplit(".", 1)[-1] in ("_quantized_cdf", "_offset", "_cdf_length", "scale_table"):
+                self.get_buffer(key).resize_(value.shape)
         self.load_state_dict(state)
 
 

@@ -40,7 +40,7 @@ def run_tiled(fn: Callable[..., Tensor], inputs: list[tuple[Tensor, int]], out_s
     has `out_scale`×`out_scale`. `tile` and `margin` are in grid cells.
     """
     height, width = grid
-    if height <= tile and width <= tile:
+    if height * width <= (tile + 2 * margin) ** 2:  # no larger than one tile with its margins: run whole
         return fn(*(t[..., :height * s, :width * s] for t, s in inputs))
     output = None
     for top in range(0, height, tile):
