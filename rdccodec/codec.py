@@ -25,7 +25,10 @@ TILE = 512
 margins needs ~0.5 GiB (transposed convolutions unfold into large column buffers); an image no larger
 than one tile with its margins, such as Kodak's 768×512, runs whole."""
 BAND = 768
-"""Height in pixels of the bands the latents are entropy-coded in (a multiple of 64), written in the stream."""
+"""Greatest height in pixels of the bands the latents are entropy-coded in (a multiple of 64)."""
+BAND_PIXELS = 786_432
+"""Bands of wider images are lower, down to 64 rows, so that no band exceeds about this many pixels:
+entropy coding a band holds several float64 copies of its latent and CompressAI's Python lists."""
 SYNTHESIS_MARGIN = 5
 """Latent cells (16 px) around a synthesis tile: an output pixel depends on ŷ within 4 cells (measured by
 perturbing one cell of the shipped model), so tiled pixels equal whole-image ones."""
@@ -109,7 +112,8 @@ class Codec:
         with torch.no_grad(), _threads(self.threads):
             pixels = PaddedImage(array, shape, torch.float32)
             y = run_tiled(fast.primary.g_a, [(pixels, 16)], 1, grid, self.tile // 16, 4)
-            p = self._encode_latent(exact.primary.hyperprior, fast.primary.hyperprior, y, rate, self.band // 16)
+            band = max(PAD_MULTIPLE, min(self.band, BAND_PIXELS // (shape[1] * PAD_MULTIPLE) * PAD_MULTIPLE))
+            p = self._encode_latent(exact.primary.hyperprior, fast.primary.hyperprior, y, rate, band // 16)
             del y
             residual = []
             if layers:  # the residual branch runs only when its layers are stored
@@ -122,10 +126,10 @@ class Codec:
                 y_r = run_tiled(lambda x, y_hat: analyse(x, y_hat).half(), [(pixels, 16), (p.y_hat, 1)], 2, grid,
                                 self.tile // 16, 8)
                 r = self._encode_latent(exact.residual.hyperprior, fast.residual.hyperprior, y_r, rate,
-                                        self.band // 8)
+                                        band // 8)
                 residual = [container.LatentPayload(r.crcs[j], r.z if j == 0 else b"", tuple(r.strings[j]))
                             for j in range(layers)]
-        header = container.Header(width, height, mode, float(rate), layers, bytes.fromhex(self.sha256), self.band)
+        header = container.Header(width, height, mode, float(rate), layers, bytes.fromhex(self.sha256), band)
         stream = container.Stream(header, container.LatentPayload(p.crcs[0], p.z, tuple(p.strings[0])),
                                   tuple(residual))
         return container.serialise(stream)
