@@ -51,22 +51,22 @@ def load(image, max_pixels: int | None = None) -> tuple[np.ndarray, int, list[st
     if isinstance(image, Image.Image):
         return _to_rgb(image)
     source = io.BytesIO(image) if isinstance(image, (bytes, bytearray)) else image
-    name = "input" if isinstance(image, (bytes, bytearray)) else str(image)
+    name = "" if isinstance(image, (bytes, bytearray)) else f"{image}: "  # the CLI names its inputs itself
     try:
         with _pillow_limit(max_pixels), Image.open(source) as im:
             if max_pixels is not None and im.width * im.height > max_pixels:
-                raise LimitExceeded(f"{name}: {im.width}x{im.height} is {im.width * im.height} pixels, over the "
+                raise LimitExceeded(f"{name}{im.width}x{im.height} is {im.width * im.height} pixels, over the "
                                     f"limit of {max_pixels} (see --max-pixels)")
             im.load()
             return _to_rgb(im)
     except FileNotFoundError:
-        raise UnsupportedImage(f"{name}: no such file") from None
+        raise UnsupportedImage(f"{name}no such file") from None
     except IsADirectoryError:
-        raise UnsupportedImage(f"{name}: is a directory") from None
+        raise UnsupportedImage(f"{name}is a directory") from None
     except UnidentifiedImageError:
-        raise UnsupportedImage(f"{name}: not an image file Pillow can read") from None
+        raise UnsupportedImage(f"{name}not an image file Pillow can read") from None
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-        raise UnsupportedImage(f"{name}: cannot read image ({e})") from None
+        raise UnsupportedImage(f"{name}cannot read image ({e})") from None
 
 
 @contextlib.contextmanager

@@ -75,6 +75,42 @@ def test_batch_keeps_stems_and_reports_bad_files(folder, small_weights):
     assert sorted(p.name for p in (folder / "dec").iterdir()) == ["a.png", "img.png"]
 
 
+def test_batch_of_200_with_10_bad_codes_every_good_file_and_lists_the_bad_at_the_end(tmp_path, small_weights):
+    rng = np.random.default_rng(0)
+    good_png = None
+    names = []
+    for i in range(200):
+        path = tmp_path / f"in{i:03d}.png"
+        if i % 20 == 7:  # ten bad ones of five kinds
+            kind = (i // 20) % 5
+            if kind == 0:
+                path.write_text("not an image")
+            elif kind == 1:
+                path.write_bytes(b"")
+            elif kind == 2:
+                path.write_bytes(good_png[: len(good_png) // 2])
+            elif kind == 3:
+                path.mkdir()
+            names.append(path.name)  # kind 4: a file that does not exist
+        else:
+            Image.fromarray(rng.integers(0, 256, (24 + i % 5, 30, 3), dtype=np.uint8)).save(path)
+            good_png = path.read_bytes()
+            names.append(path.name)
+    result = run_rdc(["encode", *names, "-o", "out", "--weights", str(small_weights)], tmp_path)
+    assert result.returncode == 1
+    coded = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert len(coded) == 190 and all(name.endswith(".rdc") for name in coded)
+    bad = [f"in{i:03d}.png" for i in range(200) if i % 20 == 7]
+    lines = result.stderr.decode().splitlines()
+    assert lines[-1] == "rdc: error: 10 of 200 inputs failed: " + ", ".join(bad)
+    assert sorted(line.split(": ")[2] for line in lines[:-1] if line.startswith("rdc: error: in")) == bad
+    assert b"Traceback" not in result.stderr
+    decoded = run_rdc(["decode", *(f"out/{n}" for n in coded), "-o", "dec", "--weights", str(small_weights)],
+                      tmp_path)
+    assert decoded.returncode == 0, decoded.stderr
+    assert len(list((tmp_path / "dec").iterdir())) == 190
+
+
 def test_existing_output_is_not_overwritten_without_force(folder, small_weights):
     w = ["--weights", str(small_weights)]
     (folder / "img.rdc").write_bytes(b"precious")

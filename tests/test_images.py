@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from rdccodec import images
-from rdccodec.errors import UnsupportedImage
+from rdccodec.errors import LimitExceeded, UnsupportedImage
 
 
 def saved(im: Image.Image, fmt: str, **options) -> bytes:
@@ -67,3 +67,26 @@ def test_text_file_named_png_is_refused_by_the_cli(tmp_path, small_weights):
     result = CliRunner().invoke(main, ["encode", str(tmp_path / "fake.png"), "--weights", str(small_weights)])
     assert result.exit_code == 1 and "fake.png" in result.stderr
     assert not (tmp_path / "fake.rdc").exists()
+
+
+def test_pixel_limit_is_checked_from_the_header_before_decoding(monkeypatch):
+    data = saved(Image.new("RGB", (300, 200)), "PNG")
+    decoded = []
+    monkeypatch.setattr(Image.Image, "load", lambda self: decoded.append(self) or None)
+    with pytest.raises(LimitExceeded, match="300x200 is 60000 pixels.*--max-pixels"):
+        images.load(data, max_pixels=50_000)
+    assert decoded == []
+
+
+def test_the_limit_replaces_pillows_decompression_bomb_check():
+    """Pillow alone refuses 2 × 89 megapixels; rdc's own limit decides (here 200 megapixels)."""
+    before = Image.MAX_IMAGE_PIXELS
+    try:
+        Image.MAX_IMAGE_PIXELS = 1000  # a stand-in: Pillow would refuse 2000 pixels as a bomb
+        array, _, _ = images.load(saved(Image.new("RGB", (50, 40)), "PNG"), max_pixels=200_000_000)
+        assert array.shape == (40, 50, 3)
+        with pytest.raises(UnsupportedImage):
+            images.load(saved(Image.new("RGB", (50, 40)), "PNG"))
+        assert Image.MAX_IMAGE_PIXELS == 1000
+    finally:
+        Image.MAX_IMAGE_PIXELS = before
