@@ -142,8 +142,8 @@ class Codec:
 
     def encode_to_size(self, image, max_bytes: int | None = None, max_bpp: float | None = None,
                        layers: int | None = None) -> "Fitted":
-        """The best stream of at most `max_bytes` (or `max_bpp`): bisection on the continuous rate for
-        each allowed layer count on the actual coded bytes; among layer counts, the highest β=0 PSNR wins."""
+        """The best stream of at most `max_bytes` (or `max_bpp`): a search of the continuous rate for each
+        allowed layer count on the actual coded bytes; among layer counts, the highest β=0 PSNR wins."""
         array, mode, _ = images.load(image, self.max_pixels)
         if (max_bytes is None) == (max_bpp is None):
             raise ValueError("give exactly one of max_bytes and max_bpp")
@@ -216,9 +216,10 @@ class Codec:
                 model.primary.hyperprior, stream.primary.z, [stream.primary.y], [stream.primary.symbols_crc],
                 header.rate, grid, header.band // 16, lambda g: "primary section")]
             if k:
-                layers = stream.residual[:k]
+                payloads = stream.residual[:k]
                 latents.append(entropy_coding.DecodedLatent(
-                    model.residual.hyperprior, layers[0].z, [p.y for p in layers], [p.symbols_crc for p in layers],
+                    model.residual.hyperprior, payloads[0].z, [p.y for p in payloads],
+                    [p.symbols_crc for p in payloads],
                     header.rate, (grid[0] * 2, grid[1] * 2), header.band // 8, lambda g: f"residual layer {g + 1}"))
 
             def synthesise(y_tile, y_r_tile=None):
