@@ -53,8 +53,11 @@ def _output_path(source: str, output: str | None, batch: bool, suffix: str) -> P
     return out
 
 
-def _run_batch(sources, output, suffix, work, force: bool) -> None:
-    """Run `work(source, data) -> bytes` on every input; report failures, exit 1 if any."""
+def _run_batch(sources, output, suffix, work, force: bool, read: bool = True) -> None:
+    """Run `work(source, data) -> bytes` on every input; report failures, exit 1 if any.
+
+    With `read=False`, `data` is the file name (stdin is still read): images are opened lazily, so a large
+    photo's compressed bytes need not stay in memory while it is coded."""
     from .outputs import write_atomic, write_stdout
 
     batch = len(sources) > 1
@@ -75,7 +78,7 @@ def _run_batch(sources, output, suffix, work, force: bool) -> None:
             target = _output_path(source, output, batch, suffix)
             if target is not None and target.exists() and not force:
                 raise RDCError(f"{target} exists (use --force to overwrite)")
-            result = work(source, _read_input(source))
+            result = work(source, _read_input(source) if read or source == "-" else source)
             if target is None:
                 write_stdout(result)
             else:
@@ -162,7 +165,7 @@ def encode(images, output, rate, bpp, size, layers, max_pixels, force, weights):
                    f"with {fitted.layers} residual layers{note}", err=True)
         return fitted.data
 
-    _run_batch(list(images), output, ".rdc", work, force)
+    _run_batch(list(images), output, ".rdc", work, force, read=False)
 
 
 def _parse_size(text: str) -> int:

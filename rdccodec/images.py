@@ -12,14 +12,15 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from .container import MODE_GRAY, MODE_RGB, MODES
 from .errors import LimitExceeded, UnsupportedImage
 
-ImageInput = "str | Path | bytes | Image.Image | np.ndarray"
+ORIENTATION = 0x0112  # EXIF tag
 
 
 def _to_rgb(im: Image.Image) -> tuple[np.ndarray, int, list[str]]:
     notes = []
     if getattr(im, "n_frames", 1) > 1:
         notes.append(f"only the first of {im.n_frames} frames is coded")
-    im = ImageOps.exif_transpose(im)
+    if im.getexif().get(ORIENTATION, 1) != 1:  # transposing copies the image: only when needed
+        im = ImageOps.exif_transpose(im)
     if im.mode in ("I;16", "I;16B", "I;16L", "I"):
         notes.append("16-bit samples are reduced to 8 bits")
         array = np.asarray(im, dtype=np.float64)
@@ -28,7 +29,7 @@ def _to_rgb(im: Image.Image) -> tuple[np.ndarray, int, list[str]]:
     if "A" in im.getbands() or (im.mode == "P" and "transparency" in im.info):
         notes.append("alpha channel is discarded")
     gray = im.mode in ("1", "L", "LA", "I", "F") or (im.mode == "P" and _palette_is_gray(im))
-    array = np.asarray(im.convert("RGB"), dtype=np.uint8)
+    array = np.asarray(im if im.mode == "RGB" else im.convert("RGB"), dtype=np.uint8)
     return array, (MODE_GRAY if gray else MODE_RGB), notes
 
 
