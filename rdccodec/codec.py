@@ -113,7 +113,8 @@ class Codec:
             pixels = PaddedImage(array, shape, torch.float32)
             y = run_tiled(fast.primary.g_a, [(pixels, 16)], 1, grid, self.tile // 16, 4)
             band = max(PAD_MULTIPLE, min(self.band, BAND_PIXELS // (shape[1] * PAD_MULTIPLE) * PAD_MULTIPLE))
-            p = self._encode_latent(exact.primary.hyperprior, fast.primary.hyperprior, y, rate, band // 16)
+            p = self._encode_latent(exact.primary.hyperprior, fast.primary.hyperprior, y, rate, band // 16,
+                                    dequantise=bool(layers))
             del y
             residual = []
             if layers:  # the residual branch runs only when its layers are stored
@@ -122,11 +123,13 @@ class Codec:
                     x_hat = fast.primary.g_s(y_hat).clamp(0, 1)
                     return fast.residual.analyse(x - x_hat, x_hat)
 
+                y_hat, p.y_hat = p.y_hat, None  # freed after its last use, the residual analysis
                 # float16 halves the largest array an encoder holds; y_r is only ever rounded, by the encoder
-                y_r = run_tiled(lambda x, y_hat: analyse(x, y_hat).half(), [(pixels, 16), (p.y_hat, 1)], 2, grid,
+                y_r = run_tiled(lambda x, y_t: analyse(x, y_t).half(), [(pixels, 16), (y_hat, 1)], 2, grid,
                                 self.tile // 16, 8)
+                del y_hat
                 r = self._encode_latent(exact.residual.hyperprior, fast.residual.hyperprior, y_r, rate,
-                                        band // 8)
+                                        band // 8, dequantise=False)
                 residual = [container.LatentPayload(r.crcs[j], r.z if j == 0 else b"", tuple(r.strings[j]))
                             for j in range(layers)]
         header = container.Header(width, height, mode, float(rate), layers, bytes.fromhex(self.sha256), band)
@@ -134,11 +137,11 @@ class Codec:
                                   tuple(residual))
         return container.serialise(stream)
 
-    def _encode_latent(self, exact, fast, y, rate, band_rows) -> entropy_coding.Coded:
+    def _encode_latent(self, exact, fast, y, rate, band_rows, dequantise) -> entropy_coding.Coded:
         """h_a runs in float32 (its output is quantised by the encoder alone); the table selection in float64."""
         z = run_tiled(lambda t: fast.h_a(t.float()), [(y, 4)], 1, (y.shape[2] // 4, y.shape[3] // 4),
                       self.tile // 64, 4)
-        return entropy_coding.encode(exact, y, z, rate, band_rows)
+        return entropy_coding.encode(exact, y, z, rate, band_rows, dequantise)
 
     def encode_to_size(self, image, max_bytes: int | None = None, max_bpp: float | None = None,
                        layers: int | None = None) -> "Fitted":

@@ -29,8 +29,8 @@ class Coded:
     strings: list[list[bytes]]
     """[group][band]"""
     crcs: list[int]
-    y_hat: Tensor
-    """The dequantised latent as the decoder will see it, float32."""
+    y_hat: Tensor | None
+    """The dequantised latent as the decoder will see it (float32), if asked for."""
 
 
 def _bands(rows: int, band_rows: int):
@@ -47,22 +47,25 @@ def _band_params(hyperprior: GainedHyperprior, z_hat: Tensor, top: int, bottom: 
     return means, hyperprior.gaussian_conditional.build_indexes(scales)
 
 
-def encode(hyperprior: GainedHyperprior, y: Tensor, z: Tensor, level: float, band_rows: int) -> Coded:
-    """Code latent `y` (batch of 1) given its hyper latent `z` = h_a(y); `hyperprior` must be float64."""
+def encode(hyperprior: GainedHyperprior, y: Tensor, z: Tensor, level: float, band_rows: int,
+           dequantise: bool) -> Coded:
+    """Code latent `y` (batch of 1) given its hyper latent `z` = h_a(y); `hyperprior` must be float64.
+    With `dequantise`, also return ŷ (the residual's is not needed by the encoder: 6 bytes a pixel)."""
     gain, inverse = hyperprior.gains(level)
     z_string = hyperprior.entropy_bottleneck.compress(z.to(torch.float64))[0]
     z_hat = hyperprior.entropy_bottleneck.decompress([z_string], z.shape[-2:])  # exactly the decoder's ẑ
     groups = hyperprior.groups
     strings: list[list[bytes]] = [[] for _ in range(groups)]
     crcs = [0] * groups
-    y_hat = torch.empty(y.shape, dtype=torch.float32)
+    y_hat = torch.empty(y.shape, dtype=torch.float32) if dequantise else None
     for top, bottom in _bands(y.shape[2], band_rows):
         means, indexes = _band_params(hyperprior, z_hat, top, bottom, gain)
         symbols = torch.round(y[:, :, top:bottom].to(torch.float64) * gain - means)
         for g, (sym, idx) in enumerate(zip(symbols.chunk(groups, 1), indexes.chunk(groups, 1))):
             strings[g].append(hyperprior.gaussian_conditional.compress(sym.contiguous(), idx.contiguous())[0])
             crcs[g] = symbols_crc(sym, crcs[g])
-        y_hat[:, :, top:bottom] = (symbols + means) * inverse
+        if dequantise:
+            y_hat[:, :, top:bottom] = (symbols + means) * inverse
     return Coded(z_string, strings, crcs, y_hat)
 
 
