@@ -139,7 +139,7 @@ Examples:
               help="Target bits per pixel: search the rate (and layers) for the best stream at or under it.")
 @click.option("--size", "size", default=None, help="Target file size in bytes, e.g. 20k or 1.5M (k = 1000).")
 @click.option("--layers", type=int, default=None, help="Residual layers to include (default: all).")
-@click.option("--max-pixels", type=click.IntRange(min=1), default=None, help="Refuse larger images.")
+@click.option("--max-pixels", type=click.IntRange(min=1), default=None, help="Refuse images of more pixels (default: 40000000); checked before decoding them.")
 @force_option
 @weights_option
 def encode(images, output, rate, bpp, size, layers, max_pixels, force, weights):
@@ -196,7 +196,7 @@ Examples:
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
               help="Image format (default: from the output suffix, else png).")
 @click.option("--strict", is_flag=True, help="Treat a damaged residual layer as an error.")
-@click.option("--max-pixels", type=click.IntRange(min=1), default=None, help="Refuse larger images.")
+@click.option("--max-pixels", type=click.IntRange(min=1), default=None, help="Refuse images of more pixels (default: 40000000); checked before decoding them.")
 @force_option
 @weights_option
 def decode(streams, output, beta, layers, fmt, strict, max_pixels, force, weights):
