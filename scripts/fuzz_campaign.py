@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-CHUNK = 500
+CHUNK = 5000
 
 
 def _streams(codec):
@@ -26,7 +26,7 @@ def _streams(codec):
     kodak = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "kodak"
     streams = []
     for name, rate, layers in (("kodim01.png", 2.0, 3), ("kodim05.png", 4.5, 2), ("kodim12.png", 0.0, 1)):
-        array = np.asarray(Image.open(kodak / name).convert("RGB"))[:96, :160].copy()
+        array = np.asarray(Image.open(kodak / name).convert("RGB"))[:40, :72].copy()
         streams.append(codec.encode(array, rate=rate, layers=layers))
     return streams
 

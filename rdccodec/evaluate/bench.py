@@ -45,15 +45,24 @@ def mosaic(width: int, height: int) -> np.ndarray:
     return out
 
 
+_LAUNCHER = (
+    "import json,os,subprocess,sys;p=subprocess.Popen(sys.argv[1:],stdout=subprocess.DEVNULL,stderr=subprocess.PIPE);"
+    "e=p.stderr.read();_,s,u=os.wait4(p.pid,0);print(json.dumps([s,u.ru_maxrss,e.decode(errors='replace')]))"
+)
+
+
 def run_command(command: list[str]) -> dict:
-    """Wall seconds and peak RSS (MiB, from wait4) of one `rdc` process, as a user's shell runs it."""
+    """Wall seconds and peak RSS (MiB) of one `rdc` process, as a user's shell runs it.
+
+    A forked child's peak RSS starts at its parent's resident size, so the command is started by a small
+    launcher process, not by this one (which holds torch, the model and the test images)."""
     start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
+    out = subprocess.run([sys.executable, "-S", "-c", _LAUNCHER, *command], capture_output=True, text=True)
     seconds = time.perf_counter() - start
+    status, peak_kib, errors = json.loads(out.stdout)
     if status:
-        raise RuntimeError(f"{' '.join(command)} failed: {process.stderr.read().decode().strip()}")
-    return {"seconds": seconds, "peak_rss_mib": usage.ru_maxrss / 1024}
+        raise RuntimeError(f"{' '.join(command)} failed: {errors.strip()}")
+    return {"seconds": seconds, "peak_rss_mib": peak_kib / 1024}
 
 
 def cli_round_trip(image: np.ndarray, folder: Path, rate: float) -> dict:
