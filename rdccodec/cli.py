@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from .container import DEFAULT_MAX_PIXELS
 from .errors import RDCError
 
 FORMATS = ["png", "jpeg", "webp", "bmp", "tiff", "ppm"]
@@ -22,7 +23,7 @@ def _fail(message: str) -> None:
 
 
 def _load_codec(weights, max_pixels=None):
-    from .codec import DEFAULT_MAX_PIXELS, Codec
+    from .codec import Codec
 
     return Codec(weights, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
 
@@ -101,6 +102,9 @@ def _run_batch(sources, output, suffix, work, force: bool, read: bool = True) ->
 
 weights_option = click.option("--weights", type=click.Path(dir_okay=False), default=None,
                               help="Model weights file (default: the model shipped with rdc).")
+max_pixels_option = click.option(
+    "--max-pixels", type=click.IntRange(min=1), default=None,
+    help=f"Refuse images of more pixels (default: {DEFAULT_MAX_PIXELS}); checked before decoding them.")
 force_option = click.option("--force", is_flag=True, help="Overwrite existing output files.")
 
 
@@ -139,7 +143,7 @@ Examples:
               help="Target bits per pixel: search the rate (and layers) for the best stream at or under it.")
 @click.option("--size", "size", default=None, help="Target file size in bytes, e.g. 20k or 1.5M (k = 1000).")
 @click.option("--layers", type=int, default=None, help="Residual layers to include (default: all).")
-@click.option("--max-pixels", type=click.IntRange(min=1), default=None, help="Refuse images of more pixels (default: 40000000); checked before decoding them.")
+@max_pixels_option
 @force_option
 @weights_option
 def encode(images, output, rate, bpp, size, layers, max_pixels, force, weights):
@@ -196,7 +200,7 @@ Examples:
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
               help="Image format (default: from the output suffix, else png).")
 @click.option("--strict", is_flag=True, help="Treat a damaged residual layer as an error.")
-@click.option("--max-pixels", type=click.IntRange(min=1), default=None, help="Refuse images of more pixels (default: 40000000); checked before decoding them.")
+@max_pixels_option
 @force_option
 @weights_option
 def decode(streams, output, beta, layers, fmt, strict, max_pixels, force, weights):

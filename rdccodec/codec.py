@@ -13,13 +13,12 @@ import torch
 from PIL import Image
 
 from . import container, entropy_coding, images
-from .container import PAD_MULTIPLE
+from .container import DEFAULT_MAX_PIXELS, PAD_MULTIPLE
 from .errors import LimitExceeded, ModelMismatch, RDCError
 from .evaluate.metrics import psnr
 from .nets.model import load_weights
 from .nets.tiling import PaddedImage, run_tiled
 
-DEFAULT_MAX_PIXELS = 40_000_000
 TILE = 512
 """Pixels per side of a transform tile (a multiple of 64). The float64 synthesis of one tile with its
 margins needs ~0.5 GiB (transposed convolutions unfold into large column buffers); an image no larger

@@ -12,6 +12,8 @@ VERSION_MAJOR = 2
 VERSION_MINOR = 0
 
 PAD_MULTIPLE = 64
+DEFAULT_MAX_PIXELS = 40_000_000
+"""The reader's pixel limit (spec, rule 3) unless the user raises it; also applied to images to encode."""
 """Images are padded to a multiple of this; every latent shape follows from the padded size."""
 
 SECTION_PRIMARY = 1
