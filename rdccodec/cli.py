@@ -351,11 +351,14 @@ def _train(stage, init=None, **kw):
 Examples:
   rdc train stage1 --iterations 10000 --out runs/default/stage1
   rdc train stage1 --iterations 10000 --out runs/default/stage1 --resume
+  rdc train stage1 --iterations 8000 --lr 1.5e-4 --out runs/more/stage1 --init runs/default/stage2/checkpoint.pt
 """)
 @_train_options
-def train_stage1(**kw):
+@click.option("--init", type=click.Path(exists=True, dir_okay=False),
+              help="Start from this checkpoint's weights (a fresh schedule and optimiser).")
+def train_stage1(init, **kw):
     """Primary branch with gain units: rate + λ_level·(cognition + local MSE)."""
-    _train(1, **kw)
+    _train(1, init=init, **kw)
 
 
 @train.command("stage2", epilog="""\b

@@ -7,11 +7,13 @@ from PIL import Image
 from rdccodec import container
 from rdccodec.codec import Codec
 from rdccodec.errors import LatentMismatch, LimitExceeded, ModelMismatch, RDCError
+from rdccodec.nets.model import load_weights
 
 
-def forward_path(codec: Codec, array: np.ndarray, rate: float, layers: int, beta: float) -> np.ndarray:
-    """What the model's own quantised forward pass (eval mode) gives, rounded to 8 bits."""
-    model = codec.model
+def forward_path(weights, array: np.ndarray, rate: float, layers: int, beta: float) -> np.ndarray:
+    """What the model's own quantised forward pass (eval mode, training form: transposed convolutions,
+    contiguous weights) gives, rounded to 8 bits."""
+    model, _ = load_weights(weights)
     with torch.no_grad():
         x = torch.from_numpy(array).permute(2, 0, 1)[None].double() / 255
         h, w = array.shape[:2]
@@ -38,11 +40,11 @@ def assert_matches_forward_path(decoded: np.ndarray, expected: np.ndarray) -> No
 
 
 @pytest.mark.parametrize("rate,layers,beta", [(0, 3, 0.0), (3, 3, 1.0), (2.5, 2, 0.0), (5, 1, 0.5)])
-def test_decoded_pixels_equal_the_quantised_forward_path(small_codec, kodak_crop, rate, layers, beta):
+def test_decoded_pixels_equal_the_quantised_forward_path(small_codec, small_weights, kodak_crop, rate, layers, beta):
     data = small_codec.encode(kodak_crop, rate=rate, layers=layers)
     decoded = np.asarray(small_codec.decode(data, beta=beta).image)
     assert decoded.shape == kodak_crop.shape
-    assert_matches_forward_path(decoded, forward_path(small_codec, kodak_crop, rate, layers, beta))
+    assert_matches_forward_path(decoded, forward_path(small_weights, kodak_crop, rate, layers, beta))
 
 
 def test_bytes_grow_with_rate(small_codec, kodak_crop):
@@ -60,12 +62,12 @@ def test_bytes_grow_with_layers(small_codec, kodak_crop):
     assert all(a < b for a, b in zip(sizes, sizes[1:]))
 
 
-def test_layers_option_at_decode_uses_a_prefix(small_codec, kodak_crop):
+def test_layers_option_at_decode_uses_a_prefix(small_codec, small_weights, kodak_crop):
     full = small_codec.encode(kodak_crop, rate=2)
     for k in range(small_codec.layers + 1):
         decoded = small_codec.decode(full, layers=k)
         assert decoded.layers == k
-        assert_matches_forward_path(np.asarray(decoded.image), forward_path(small_codec, kodak_crop, 2, k, 0.0))
+        assert_matches_forward_path(np.asarray(decoded.image), forward_path(small_weights, kodak_crop, 2, k, 0.0))
 
 
 @pytest.mark.parametrize("size", [(1, 1), (13, 7), (64, 64), (65, 129)])
@@ -118,14 +120,14 @@ def test_rate_outside_the_model_is_refused(small_codec, kodak_crop):
         small_codec.encode(kodak_crop, rate=5.5)
 
 
-def test_damaged_residual_layer_decodes_the_lower_layers(small_codec, kodak_crop):
+def test_damaged_residual_layer_decodes_the_lower_layers(small_codec, small_weights, kodak_crop):
     data = bytearray(small_codec.encode(kodak_crop, rate=2))
     data[-3] ^= 0x55  # inside the last layer
     decoded = small_codec.decode(bytes(data))
     assert decoded.layers == small_codec.layers - 1
     assert decoded.problems == (f"residual layer {small_codec.layers} CRC mismatch",)
     assert_matches_forward_path(
-        np.asarray(decoded.image), forward_path(small_codec, kodak_crop, 2, small_codec.layers - 1, 0.0))
+        np.asarray(decoded.image), forward_path(small_weights, kodak_crop, 2, small_codec.layers - 1, 0.0))
 
 
 def test_info_reports_sections_and_bpp_per_layer_prefix(small_codec, kodak_crop):
