@@ -79,7 +79,8 @@ class Codec:
     dozens of 8-bit pixels per image), and the latent checksums catch anything
     else. What only the encoder computes (the analyses, and its own x̂1, the
     context of the residual analysis) runs in float32, three times faster: its
-    results are quantised by the encoder and transmitted.
+    results are quantised by the encoder and transmitted. Both sides run the
+    networks in their inference form (:meth:`RDCModel.for_inference`).
     """
 
     def __init__(self, weights: str | Path | None = None, threads: int | None = None,
