@@ -21,7 +21,7 @@ train:
 		--init runs/default/stage1/checkpoint.pt
 	$(BIN)/rdc train stage1 --iterations 5000 --lr 1.5e-4 --out runs/more/stage1 --resume \
 		--init runs/default/stage2/checkpoint.pt
-	$(BIN)/rdc train stage2 --iterations 6000 --lr 2e-4 --out runs/more/stage2 --resume \
+	$(BIN)/rdc train stage2 --iterations 9000 --lr 2e-4 --out runs/more/stage2 --resume \
 		--init runs/more/stage1/checkpoint.pt
 	$(BIN)/rdc train export runs/more/stage1 runs/more/stage2 -o rdccodec/weights/default.pt \
 		--earlier runs/default/stage1 --earlier runs/default/stage2 --command "make train"

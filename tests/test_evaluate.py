@@ -4,8 +4,10 @@ import json
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from PIL import Image
 
 from rdccodec.cli import main
+from rdccodec.codec import Codec
 from rdccodec.evaluate.bd import bd_rate
 
 from .conftest import KODAK
@@ -37,3 +39,15 @@ def test_eval_codes_through_real_bytes_and_reuses_finished_points(tmp_path, smal
     again = CliRunner().invoke(main, args, catch_exceptions=False)
     assert again.exit_code == 0
     assert json.loads((tmp_path / "results.json").read_text())["rows"] == report["rows"]
+
+
+def test_eval_with_other_weights_redoes_every_point(tmp_path, small_weights, other_weights):
+    args = ["eval", str(KODAK), "--rates", "2", "--betas", "1", "--baselines", "", "--limit", "1", "-o", str(tmp_path)]
+    first, second = (CliRunner().invoke(main, [*args, "--weights", str(w)], catch_exceptions=False)
+                     for w in (small_weights, other_weights))
+    assert first.exit_code == second.exit_code == 0
+    report = json.loads((tmp_path / "results.json").read_text())
+    other = Codec(other_weights)
+    assert report["model_sha256"] == other.sha256
+    encoded = other.encode(np.asarray(Image.open(KODAK / "kodim01.png").convert("RGB")), rate=2, layers=0)
+    assert [r["bytes"] for r in report["rows"]] == [len(encoded)]

@@ -52,8 +52,6 @@ def evaluate(data_dir: str, task: str, rates: list[float], betas: list[float], l
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     results_path = out / "results.json"
-    previous = json.loads(results_path.read_text()) if results_path.exists() else {}
-    done = {_point_key(r): r for r in previous.get("rows", [])}
     paths = find_images([data_dir])
     labels = None
     classifier = None
@@ -65,6 +63,11 @@ def evaluate(data_dir: str, task: str, rates: list[float], betas: list[float], l
     if limit:
         paths = paths[::max(1, len(paths) // limit)][:limit]
     codec = Codec(weights)
+    classifier_name = f"EfficientNet-Lite{classifier_variant}" if classifier else None
+    previous = json.loads(results_path.read_text()) if results_path.exists() else {}
+    same_setup = (previous.get("task"), previous.get("model_sha256"), previous.get("classifier")) == (
+        task, codec.sha256, classifier_name)
+    done = {_point_key(r): r for r in previous.get("rows", [])} if same_setup else {}  # other weights: redo all
     rows: list[dict] = []
     plan = []
     for path in paths:
@@ -110,7 +113,7 @@ def evaluate(data_dir: str, task: str, rates: list[float], betas: list[float], l
 
     summary = summarise(rows, task)
     report = {"task": task, "data": str(data_dir), "images": len(paths), "model_sha256": codec.sha256,
-              "classifier": f"EfficientNet-Lite{classifier_variant}" if classifier else None,
+              "classifier": classifier_name,
               "averages": summary["averages"], "bd_rate": summary["bd_rate"], "rows": rows}
     tmp = results_path.with_suffix(".tmp")
     tmp.write_text(json.dumps(report, indent=1))
