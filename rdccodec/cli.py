@@ -351,7 +351,7 @@ def _train(stage, init=None, **kw):
 Examples:
   rdc train stage1 --iterations 10000 --out runs/default/stage1
   rdc train stage1 --iterations 10000 --out runs/default/stage1 --resume
-  rdc train stage1 --iterations 8000 --lr 1.5e-4 --out runs/more/stage1 --init runs/default/stage2/checkpoint.pt
+  rdc train stage1 --iterations 5000 --lr 1.5e-4 --out runs/more/stage1 --init runs/default/stage2/checkpoint.pt
 """)
 @_train_options
 @click.option("--init", type=click.Path(exists=True, dir_okay=False),
