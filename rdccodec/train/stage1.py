@@ -14,7 +14,8 @@ FIDELITY_WEIGHT = 1.0      # pixel fidelity beside the cognition loss
 TEMPERATURE = 0.1
 
 
-def build(model):
+def build(model, lambdas=None):
+    low, high = lambdas or (LAMBDA_LOW, LAMBDA_HIGH)
     cognition = CognitionLoss(temperature=TEMPERATURE)
     levels = model.config.levels
 
@@ -25,7 +26,7 @@ def build(model):
         mse = F.mse_loss(out["x_hat"], x, reduction="none").flatten(1).mean(1)
         local = local_mse(out["x_hat"])
         nce = cognition(out["x_hat"], x)
-        lam = geometric_lambda(LAMBDA_LOW, LAMBDA_HIGH, levels, level)
+        lam = geometric_lambda(low, high, levels, level)
         distortion = 255**2 * (FIDELITY_WEIGHT * mse + local) + COGNITION_WEIGHT * nce
         loss = (bpp + lam * distortion).mean()
         psnr = -10 * torch.log10(mse.mean())

@@ -12,7 +12,8 @@ LAMBDA_LOW, LAMBDA_HIGH = 0.001, 0.05
 LAYER_FACTOR = 2.0
 
 
-def build(model):
+def build(model, lambdas=None):
+    low, high = lambdas or (LAMBDA_LOW, LAMBDA_HIGH)
     levels, layers = model.config.levels, model.config.layers
     model.primary.requires_grad_(False)
 
@@ -25,7 +26,7 @@ def build(model):
         out = model.residual(x - x_hat, x_hat, level, active)
         bpp = bits_per_pixel(out["likelihoods"], x.shape[2] * x.shape[3])
         mse = F.mse_loss(x_hat + out["r_hat"], x, reduction="none").flatten(1).mean(1)
-        lam = geometric_lambda(LAMBDA_LOW, LAMBDA_HIGH, levels, level) * LAYER_FACTOR ** active
+        lam = geometric_lambda(low, high, levels, level) * LAYER_FACTOR ** active
         loss = (bpp + lam * 255**2 * mse).mean()
         return {"loss": loss, "bpp": bpp.mean(), "mse": mse.mean(),
                 "psnr": -10 * torch.log10(mse.mean()), "layers": active.float().mean()}
