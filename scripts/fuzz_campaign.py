@@ -100,16 +100,10 @@ def main() -> None:
     cases = int(sys.argv[1])
     seed = int(sys.argv[2]) if len(sys.argv) > 2 else 0
     workers = int(sys.argv[3]) if len(sys.argv) > 3 else 2
-    import torch
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.conftest import make_weights  # the test suite's small random-initialised model
 
-    from rdccodec.nets.model import ModelConfig, RDCModel, save_weights
-
-    torch.manual_seed(0)
-    model = RDCModel(ModelConfig(hidden=16, latent=32, hyper=16, residual_hidden=16, residual_latent=24,
-                                 residual_hyper=16))
-    model.update_tables()
-    weights = Path(tempfile.mkdtemp()) / "fuzz.pt"
-    save_weights(model, weights)
+    weights = make_weights(Path(tempfile.mkdtemp()) / "fuzz.pt", seed=0)
     jobs = [(str(weights), seed * 100_000 + i, min(CHUNK, cases - i * CHUNK)) for i in range((cases + CHUNK - 1) // CHUNK)]
     total = {"cases": 0, "clean_errors": 0, "decoded": 0, "other_exceptions": 0, "crashes": 0, "slowest_s": 0.0,
              "examples": []}

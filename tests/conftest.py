@@ -9,6 +9,7 @@ import torch
 from PIL import Image
 
 from rdccodec.codec import Codec
+from rdccodec.nets.exact import calibrate
 from rdccodec.nets.model import ModelConfig, RDCModel, save_weights
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
@@ -20,6 +21,8 @@ def make_weights(path: Path, seed: int) -> Path:
     torch.manual_seed(seed)
     model = RDCModel(SMALL)
     model.update_tables()
+    model.eval()
+    model.ranges = calibrate(model, [torch.rand(1, 3, 64, 64)])
     save_weights(model, path)
     return path
 

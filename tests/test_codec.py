@@ -29,14 +29,15 @@ def forward_path(weights, array: np.ndarray, rate: float, layers: int, beta: flo
 
 
 def assert_matches_forward_path(decoded: np.ndarray, expected: np.ndarray) -> None:
-    """The encoder runs its analyses in float32 and holds y_r in float16, and the decoder holds ŷ in
-    float32, so now and then a symbol or an 8-bit value rounds the other way than in the float64 forward
-    pass: a difference of a few levels in a few values (measured: ≥ 64 dB apart on the shipped model)."""
+    """The encoder runs its analyses in float32 and holds y_r in float16, so now and then a symbol rounds
+    the other way than in the float64 forward pass; and the decoder's syntheses are the integer-exact
+    form (nets/exact.py), whose activation and weight grids put the pixels about 55 dB from the float64
+    ones after 8-bit rounding (measured on Kodak and this crop; ≥ 64 dB before that form existed)."""
     from .conftest import psnr
 
     assert decoded.shape == expected.shape
     assert np.abs(decoded.astype(int) - expected).max() <= 4
-    assert psnr(decoded, expected) >= 55
+    assert psnr(decoded, expected) >= 52
 
 
 @pytest.mark.parametrize("rate,layers,beta", [(0, 3, 0.0), (3, 3, 1.0), (2.5, 2, 0.0), (5, 1, 0.5)])

@@ -1,9 +1,15 @@
-"""The inference forms of the networks compute the same functions as the trained ones."""
+"""The inference forms of the networks compute the same functions as the trained ones; the exact form is
+thread-independent."""
 import pytest
 import torch
 
 from rdccodec.entropy_coding import scale_indexes
+from rdccodec.errors import RDCError
 from rdccodec.nets.blocks import GainedHyperprior, SubpixelConv, deconv
+from rdccodec.nets.exact import FLOAT32_EXACT, ExactConv, integer_weights
+from rdccodec.nets.model import RDCModel, load_weights, save_weights
+
+from .conftest import SMALL
 
 
 @pytest.mark.parametrize("c_in,c_out,height,width", [(7, 5, 9, 11), (16, 3, 1, 1), (4, 32, 6, 3)])
@@ -32,3 +38,74 @@ def test_scale_indexes_equal_compressai_build_indexes():
     scales = torch.cat([torch.rand(4000, dtype=torch.float64) * 300, edges, torch.zeros(2, dtype=torch.float64)])
     scales = scales.reshape(1, 1, 1, -1).expand(1, 2, 3, -1)[:, :, 1:]  # non-contiguous, as bands are
     assert torch.equal(scale_indexes(conditional, scales), conditional.build_indexes(scales))
+
+
+def _in_threads(fn, counts=(1, 2, 3)):
+    before = torch.get_num_threads()
+    try:
+        results = []
+        for n in counts:
+            torch.set_num_threads(n)
+            results.append(fn())
+        return results
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_integer_weights_keep_every_sum_exact_in_float32():
+    torch.manual_seed(0)
+    weight = torch.randn(6, 20, 3, 3, dtype=torch.float64) * torch.logspace(-3, 2, 6, dtype=torch.float64)[:, None, None, None]
+    q, scale = integer_weights(weight, 1023, FLOAT32_EXACT)
+    assert torch.equal(q, q.round())
+    assert (q.abs().flatten(1).sum(1) * 1023 <= FLOAT32_EXACT).all()
+    # scales as large as the budget allows: the sums use at least 99 % of it
+    assert (q.abs().flatten(1).sum(1) * 1023 > 0.99 * FLOAT32_EXACT).all()
+    assert torch.allclose(q / scale[:, None, None, None], weight, rtol=0, atol=float(0.5 / scale.min()))
+
+
+@pytest.mark.parametrize("levels,chunks", [(1024, 1), (2048, 8)])
+def test_exact_convolution_is_identical_on_any_thread_count(levels, chunks):
+    torch.manual_seed(1)
+    transposed = deconv(16, 8).double()
+    x = torch.randn(1, 16, 40, 56, dtype=torch.float64)
+    x_range = x.abs().amax((0, 2, 3)) * 1.5
+    exact = ExactConv.of(transposed, x_range, levels, chunks).to(memory_format=torch.channels_last)
+    x32 = x.float().contiguous(memory_format=torch.channels_last)
+    first, *others = _in_threads(lambda: exact(x32))
+    assert all(torch.equal(first, other) for other in others)
+    expected = transposed(x)
+    error = (first.double() - expected).pow(2).mean() / expected.pow(2).mean()
+    assert error < 1e-5  # ≥ 50 dB signal-to-error
+
+
+def test_exact_syntheses_match_the_float_model_and_are_thread_independent(small_weights):
+    """Latents of a random image like the calibration's: inside the calibrated ranges, as real ones are."""
+    model, _ = load_weights(small_weights)
+    reference, _ = load_weights(small_weights)
+    model.exact_syntheses()
+    torch.manual_seed(2)
+    x = torch.rand(1, 3, 64, 64, dtype=torch.float64)
+    level = torch.tensor([3.0], dtype=torch.float64)
+    with torch.no_grad():
+        y = reference.primary.hyperprior(reference.primary.g_a(x), level)["y_hat"]
+        x_hat = reference.primary.g_s(y).clamp(0, 1)
+        y_r = reference.residual.hyperprior(reference.residual.analyse(x - x_hat, x_hat), level, 3)["y_hat"]
+
+    def decode(net, dtype):
+        x_hat = net.primary.g_s(y.to(dtype)).clamp(0, 1)
+        return x_hat + net.residual.synthesise(y_r.to(dtype), x_hat)
+
+    with torch.no_grad():
+        first, *others = _in_threads(lambda: decode(model, torch.float32))
+        expected = decode(reference, torch.float64)
+    assert all(torch.equal(first, other) for other in others)
+    assert (first.double() - expected).abs().max() < 2e-3
+
+
+def test_weights_without_ranges_cannot_decode(tmp_path):
+    model = RDCModel(SMALL)
+    model.update_tables()
+    save_weights(model, tmp_path / "old.pt")
+    loaded, _ = load_weights(tmp_path / "old.pt")
+    with pytest.raises(RDCError, match="synthesis ranges"):
+        loaded.exact_syntheses()

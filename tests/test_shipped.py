@@ -38,14 +38,15 @@ def test_layers_add_bytes_and_fidelity(shipped_codec, kodak_crop):
     """Every layer adds bytes, the first adds fidelity, and no later one costs any. The shipped weights'
     layers 2 and 3 carry almost nothing (their continued stage II emptied them: ≤ 0.02 dB, README), so a
     strict rise per layer — an issue-3 target these weights miss — is reported from `rdc eval`, not
-    asserted here (on this crop at rate 2, layer 3 measured −0.0004 dB)."""
+    asserted here (on this crop at rate 2, layer 3 measured −0.0004 dB with the float64 decoder and
+    −0.0015 dB with the integer-exact one, whose grids move PSNR by that much)."""
     data = shipped_codec.encode(kodak_crop, rate=2)
     report = shipped_codec.info(data)
     sizes = list(report["bpp_per_layers"].values())
     assert all(a < b for a, b in zip(sizes, sizes[1:]))
     quality = [psnr(kodak_crop, np.asarray(shipped_codec.decode(data, beta=0, layers=k).image)) for k in range(4)]
     assert quality[1] > quality[0] + 1, quality
-    assert all(b > a - 0.001 for a, b in zip(quality[1:], quality[2:])), quality
+    assert all(b > a - 0.005 for a, b in zip(quality[1:], quality[2:])), quality
 
 
 def test_beta_zero_is_at_least_as_faithful_as_beta_one(shipped_codec, kodak_crop):

@@ -212,9 +212,8 @@ class SubpixelConv(nn.Module):
         return F.pixel_shuffle(F.conv2d(x, self.weight, self.bias, padding=1), 2)
 
 
-def with_subpixel_convolutions(transform: nn.Sequential, min_out_channels: int) -> None:
-    """Replace the transposed convolutions of a synthesis with :class:`SubpixelConv`, in place, where they
-    have at least `min_out_channels` outputs (for few outputs, im2col makes the rewrite slower)."""
+def with_subpixel_convolutions(transform: nn.Sequential) -> None:
+    """Replace the transposed convolutions of a synthesis with :class:`SubpixelConv`, in place."""
     for i, layer in enumerate(transform):
-        if isinstance(layer, nn.ConvTranspose2d) and layer.out_channels >= min_out_channels:
+        if isinstance(layer, nn.ConvTranspose2d):
             transform[i] = SubpixelConv(layer)

@@ -11,6 +11,7 @@ from torch import Tensor, nn
 from ..container import PAD_MULTIPLE  # noqa: F401 (the transforms need it; the spec defines it)
 from ..errors import RDCError
 from .blocks import with_subpixel_convolutions
+from .exact import FINE as EXACT_FINE, ExactConv, exact_sequential
 from .primary import PrimaryBranch
 from .residual import ResidualBranch
 
@@ -38,6 +39,8 @@ class RDCModel(nn.Module):
             config.residual_hidden, config.residual_latent, config.residual_hyper,
             config.levels, config.layers,
         )
+        self.ranges: dict[str, Tensor] | None = None
+        """Input ranges of the synthesis layers (:func:`exact.calibrate`), saved with the weights."""
 
     def hyperpriors(self):
         return [self.primary.hyperprior, self.residual.hyperprior]
@@ -51,13 +54,24 @@ class RDCModel(nn.Module):
             h.entropy_bottleneck.update(force=True)
             h.gaussian_conditional.update_scale_table(h.gaussian_conditional.scale_table, force=True)
 
-    def for_inference(self, subpixel_min_out_channels: int) -> "RDCModel":
-        """The same functions, faster: the syntheses' transposed convolutions rewritten where they have
-        enough outputs (see :class:`SubpixelConv`), and every weight channels-last, which oneDNN (float32)
-        and PyTorch's own float64 convolutions run faster (measured: float32 g_a 86 → 44 ms, float64
-        decode 644 → 572 ms at 768×512)."""
+    def for_inference(self) -> "RDCModel":
+        """The same functions, faster, for the encoder's float32 analyses and its own x̂1: the syntheses'
+        transposed convolutions rewritten (see :class:`SubpixelConv`), every weight channels-last, which
+        oneDNN runs faster (measured: g_a 86 → 44 ms at 768×512)."""
         for transform in (self.primary.g_s, self.residual.g_s):
-            with_subpixel_convolutions(transform, subpixel_min_out_channels)
+            with_subpixel_convolutions(transform)
+        return self.to(memory_format=torch.channels_last)
+
+    def exact_syntheses(self) -> "RDCModel":
+        """Replace both syntheses by their integer-exact float32 form (:mod:`.exact`), the decoder's:
+        its pixels are the same on every thread count."""
+        if self.ranges is None:
+            raise RDCError("these weights carry no synthesis ranges; export them again with rdc train export")
+        r, primary, residual = self.ranges, self.primary, self.residual
+        primary.g_s = exact_sequential(primary.g_s, [r[f"primary.g_s.{i}"] for i in range(len(primary.g_s))])
+        residual.context = ExactConv.of(residual.context, r["residual.context"], *EXACT_FINE)
+        residual.merge = ExactConv.of(residual.merge, r["residual.merge"], *EXACT_FINE)
+        residual.g_s = exact_sequential(residual.g_s, [r[f"residual.g_s.{i}"] for i in range(len(residual.g_s))])
         return self.to(memory_format=torch.channels_last)
 
     def load_tables_and_weights(self, state: dict) -> None:
@@ -69,13 +83,13 @@ class RDCModel(nn.Module):
 
 
 def save_weights(model: RDCModel, path, half: bool = True) -> str:
-    """Write config + state (floats as fp16, tables as int32); return the file's sha256."""
+    """Write config + state (floats as fp16, tables as int32) + synthesis ranges; return the file's sha256."""
     state = {
         k: (v.half() if half and v.is_floating_point() and "scale_table" not in k else v)
         for k, v in model.state_dict().items()
     }
     buffer = io.BytesIO()
-    torch.save({"config": dataclasses.asdict(model.config), "state": state}, buffer)
+    torch.save({"config": dataclasses.asdict(model.config), "state": state, "ranges": model.ranges}, buffer)
     data = buffer.getvalue()
     with open(path, "wb") as f:
         f.write(data)
@@ -94,6 +108,7 @@ def load_weights(path_or_bytes) -> tuple[RDCModel, str]:
         state = {k: (v.double() if v.is_floating_point() else v) for k, v in blob["state"].items()}
         model.double()
         model.load_tables_and_weights(state)
+        model.ranges = blob.get("ranges")
     except Exception as e:  # any malformed file: pickle, keys, shapes
         raise RDCError(f"{path_or_bytes}: not an rdc weights file ({type(e).__name__})") from None
     model.eval()

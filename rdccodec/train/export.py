@@ -6,9 +6,14 @@ import json
 import platform
 from pathlib import Path
 
+import numpy as np
 import torch
 
+from ..nets.exact import HEADROOM, calibrate
 from ..nets.model import ModelConfig, RDCModel, save_weights
+from .data import find_images
+
+CALIBRATION_PHOTOS = 24
 
 
 def _final_losses(log_path: Path, last: int = 500) -> dict:
@@ -33,6 +38,21 @@ def _stage_record(run_dir: Path) -> dict:
     }
 
 
+def calibration_photos(folders: list[str], count: int = CALIBRATION_PHOTOS) -> list[torch.Tensor]:
+    """`count` training photos spread over the sorted list, centre-cropped to multiples of 64 (≤ 512)."""
+    from PIL import Image
+
+    paths = find_images(folders)
+    photos = []
+    for path in paths[:: max(1, len(paths) // count)][:count]:
+        with Image.open(path) as im:
+            x = torch.from_numpy(np.asarray(im.convert("RGB")).copy()).permute(2, 0, 1)[None].float() / 255
+        h, w = (min(side, 512) // 64 * 64 for side in x.shape[2:])
+        top, left = (x.shape[2] - h) // 2, (x.shape[3] - w) // 2
+        photos.append(x[..., top:top + h, left:left + w])
+    return photos
+
+
 def export(stage1_dir: str, stage2_dir: str, out: str, command: str, notes: str = "",
            earlier: tuple[str, ...] = ()) -> dict:
     """Write `out` (weights) and `out` with .json (card); returns the card. `earlier` are the run folders
@@ -43,6 +63,9 @@ def export(stage1_dir: str, stage2_dir: str, out: str, command: str, notes: str 
     # Round to fp16 first so the integer CDF tables describe exactly the shipped weights.
     model.half().float()
     model.update_tables()
+    model.eval()
+    data = state["settings"]["data"]
+    model.ranges = calibrate(model, calibration_photos(data))
     out_path = Path(out)
     sha256 = save_weights(model, out_path)
     card = {
@@ -57,6 +80,8 @@ def export(stage1_dir: str, stage2_dir: str, out: str, command: str, notes: str 
         "stage1": _stage_record(Path(stage1_dir)),
         "stage2": _stage_record(Path(stage2_dir)),
         "earlier_runs": {d: _stage_record(Path(d)) for d in earlier},
+        "synthesis_ranges": f"{HEADROOM} × the largest activation of each channel over {CALIBRATION_PHOTOS} "
+                            f"training photos from {', '.join(data)} (centre crops ≤ 512 px) at every rate level",
         "notes": notes,
     }
     out_path.with_suffix(".json").write_text(json.dumps(card, indent=1) + "\n")
