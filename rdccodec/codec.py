@@ -20,9 +20,9 @@ from .nets.model import load_weights
 from .nets.tiling import PaddedImage, run_tiled
 
 TILE = 512
-"""Pixels per side of a transform tile (a multiple of 64). The float64 synthesis of one tile with its
-margins holds a few hundred MiB (im2col buffers; a 4000×3000 decode peaks at 920 MiB in all, measured);
-an image no larger than one tile with its margins, such as Kodak's 768×512, runs whole."""
+"""Pixels per side of a transform tile (a multiple of 64). The transforms of one tile with its margins
+hold a few hundred MiB (activations, im2col buffers; a 4000×3000 decode peaks at 854 MiB in all,
+measured); an image no larger than one tile with its margins, such as Kodak's 768×512, runs whole."""
 BAND = 768
 """Greatest height in pixels of the bands the latents are entropy-coded in (a multiple of 64)."""
 BAND_PIXELS = 786_432

@@ -189,8 +189,9 @@ class GainedHyperprior(nn.Module):
 class SubpixelConv(nn.Module):
     """A stride-2 5×5 transposed convolution (as made by :func:`deconv`) rewritten as a 3×3 convolution to
     four times the channels followed by a pixel shuffle: the same sums (plus zero taps), but PyTorch runs a
-    regular convolution much faster than a transposed one — 2–3× in float64, where its transposed
-    convolution zero-fills and scatters large column buffers (measured on the 64-channel layers)."""
+    regular convolution much faster than a transposed one, which zero-fills and scatters large column
+    buffers (measured 2–3× on the 64-channel layers); and the exact form (:mod:`.exact`) needs only
+    regular convolutions."""
 
     def __init__(self, transposed: nn.ConvTranspose2d):
         super().__init__()
