@@ -73,12 +73,12 @@ def _threads(n: int | None):
 class Codec:
     """The rdc model, loaded once, with encode/decode/info.
 
-    The decoder's syntheses run in integer-exact float32 (:mod:`.nets.exact`): their pixels are the same
-    on every thread count, as identical as the float64 they replace but 2–3 times faster. The hyperprior
-    that selects the entropy tables runs in float64 on both sides, and the latent checksums catch any
-    disagreement. What only the encoder computes (the analyses) runs in float32 in the networks'
-    inference form (:meth:`RDCModel.for_inference`), and so does its own x̂1, the context of its residual
-    analysis: their results are quantised and transmitted.
+    The syntheses and hyper-syntheses run in integer-exact float32 (:mod:`.nets.exact`) on both sides:
+    pixels and entropy parameters are the same on every thread count, and 2–3 times faster than the
+    float64 they replace. The few transcendental steps after h_s (softplus, the gains) run in float64,
+    and the latent checksums catch any disagreement left. What only the encoder computes (the analyses) runs in float32: their results are
+    quantised and transmitted. The residual it codes is the one against the decoder's own x̂1, from the
+    exact synthesis.
     """
 
     def __init__(self, weights: str | Path | None = None, threads: int | None = None,
@@ -86,7 +86,8 @@ class Codec:
         if min(tile, band) < PAD_MULTIPLE or tile % PAD_MULTIPLE or band % PAD_MULTIPLE:
             raise ValueError(f"tile and band must be positive multiples of {PAD_MULTIPLE}")
         self.model, self.sha256 = load_weights(weights or default_weights_path())
-        self._encoder_nets = copy.deepcopy(self.model).float().for_inference()
+        # channels-last weights: oneDNN runs the float32 analyses twice as fast (measured: g_a 86 → 44 ms)
+        self._encoder_nets = copy.deepcopy(self.model).float().to(memory_format=torch.channels_last)
         self.model.exact_syntheses()
         self.tile, self.band = tile, band
         self.threads = threads
@@ -119,7 +120,7 @@ class Codec:
             if layers:  # the residual branch runs only when its layers are stored
 
                 def analyse(x, y_hat):
-                    x_hat = fast.primary.g_s(y_hat).clamp(0, 1)
+                    x_hat = exact.primary.g_s(y_hat).clamp(0, 1)  # the decoder's x̂1, to the bit
                     return fast.residual.analyse(x - x_hat, x_hat)
 
                 y_hat, p.y_hat = p.y_hat, None  # freed after its last use, the residual analysis

@@ -1,8 +1,8 @@
 """Entropy coding of a gained-hyperprior latent, in horizontal bands.
 
 ẑ is coded whole (it has 1/4096 of the pixels). ŷ is coded band by band: a
-band's means and scales come from h_s run, in float64 and identically on both
-sides, on the rows of ẑ the band needs plus a margin, so memory follows the
+band's means and scales come from the exact h_s (nets/exact.py), run
+identically on both sides on the rows of ẑ the band needs plus a margin, so memory follows the
 band, not the image, and the decoder selects exactly the encoder's tables. Each
 channel group gets one rANS string per band and one CRC-32 over the symbols of
 all its bands.
@@ -57,7 +57,8 @@ def scale_indexes(conditional, scales: Tensor) -> Tensor:
 
 def encode(hyperprior: GainedHyperprior, y: Tensor, z: Tensor, level: float, band_rows: int,
            dequantise: bool) -> Coded:
-    """Code latent `y` (batch of 1) given its hyper latent `z` = h_a(y); `hyperprior` must be float64.
+    """Code latent `y` (batch of 1) given its hyper latent `z` = h_a(y); `hyperprior` is the decoder's
+    (float64 with the exact h_s).
     With `dequantise`, also return ŷ (the residual's is not needed by the encoder: 6 bytes a pixel)."""
     gain, inverse = hyperprior.gains(level)
     z_string = hyperprior.entropy_bottleneck.compress(z.to(torch.float64))[0]

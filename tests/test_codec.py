@@ -11,9 +11,10 @@ from rdccodec.nets.model import load_weights
 
 
 def forward_path(weights, array: np.ndarray, rate: float, layers: int, beta: float) -> np.ndarray:
-    """What the model's own quantised forward pass (eval mode, training form: transposed convolutions,
-    contiguous weights) gives, rounded to 8 bits."""
+    """What the model's own quantised forward pass (eval mode, float64 analyses, the decoder's exact
+    syntheses and hyper-syntheses) gives, rounded to 8 bits."""
     model, _ = load_weights(weights)
+    model.exact_syntheses()
     with torch.no_grad():
         x = torch.from_numpy(array).permute(2, 0, 1)[None].double() / 255
         h, w = array.shape[:2]
@@ -29,15 +30,14 @@ def forward_path(weights, array: np.ndarray, rate: float, layers: int, beta: flo
 
 
 def assert_matches_forward_path(decoded: np.ndarray, expected: np.ndarray) -> None:
-    """The encoder runs its analyses in float32 and holds y_r in float16, so now and then a symbol rounds
-    the other way than in the float64 forward pass; and the decoder's syntheses are the integer-exact
-    form (nets/exact.py), whose activation and weight grids put the pixels about 55 dB from the float64
-    ones after 8-bit rounding (measured on Kodak and this crop; ≥ 64 dB before that form existed)."""
+    """The encoder runs its analyses in float32 and holds y_r in float16, so now and then a symbol or an
+    8-bit value rounds the other way than in the float64 forward pass: a difference of a few levels in a
+    few values (measured: ≥ 64 dB apart on the shipped model)."""
     from .conftest import psnr
 
     assert decoded.shape == expected.shape
     assert np.abs(decoded.astype(int) - expected).max() <= 4
-    assert psnr(decoded, expected) >= 52
+    assert psnr(decoded, expected) >= 55
 
 
 @pytest.mark.parametrize("rate,layers,beta", [(0, 3, 0.0), (3, 3, 1.0), (2.5, 2, 0.0), (5, 1, 0.5)])

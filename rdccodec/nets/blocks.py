@@ -167,7 +167,7 @@ class GainedHyperprior(nn.Module):
 
     def params(self, z_hat: Tensor, gain: Tensor) -> tuple[Tensor, Tensor]:
         """Means and scales of the gained latent y·g."""
-        means, scales = self.h_s(z_hat).chunk(2, 1)
+        means, scales = self.h_s(z_hat).to(gain.dtype).chunk(2, 1)  # the exact h_s gives float32
         return means * gain, F.softplus(scales) * gain
 
     def forward(self, y: Tensor, level: Tensor, active_groups: Tensor | int | None = None) -> dict:
@@ -211,10 +211,3 @@ class SubpixelConv(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return F.pixel_shuffle(F.conv2d(x, self.weight, self.bias, padding=1), 2)
-
-
-def with_subpixel_convolutions(transform: nn.Sequential) -> None:
-    """Replace the transposed convolutions of a synthesis with :class:`SubpixelConv`, in place."""
-    for i, layer in enumerate(transform):
-        if isinstance(layer, nn.ConvTranspose2d):
-            transform[i] = SubpixelConv(layer)

@@ -1,4 +1,4 @@
-"""Integer-exact float32 syntheses: the decoder's pixels come out bit-identical on any thread count.
+"""Integer-exact float32 syntheses: pixels and entropy parameters come out bit-identical on any thread count.
 
 A float32 convolution adds its products in an order that depends on the thread count and the CPU, and
 the drift (~1e-7) flips some 8-bit pixels. Here every convolution multiplies integer activations by
@@ -26,6 +26,9 @@ GDN_LEVELS = 63
 """GDN's normaliser needs little precision: 63 levels cost nothing measurable on Kodak."""
 HEADROOM = 1.5
 """Calibrated range = HEADROOM × the largest activation seen; 1.2 clipped kodim23 visibly (−0.4 dB)."""
+
+
+QUANTISED = (GDN, nn.Conv2d, nn.ConvTranspose2d, SubpixelConv)
 
 
 def integer_weights(weight: Tensor, input_max: float, budget: int) -> tuple[Tensor, Tensor]:
@@ -84,6 +87,7 @@ class ExactConv(nn.Module):
         return cls(layer.weight, layer.bias, input_range, levels, False, chunks)
 
     def forward(self, x: Tensor) -> Tensor:
+        x = x.float()  # ẑ arrives in float64
         size = x.shape[1] // self.chunks
         y = None
         for i, w in enumerate(self.weight.chunk(self.chunks, 0)):  # quantised chunk by chunk: no slice copies
@@ -120,37 +124,43 @@ class ExactInverseGDN(nn.Module):
         return x * norm.reshape(n, h, w, c).permute(0, 3, 1, 2)
 
 
-def exact_sequential(transform: nn.Sequential, ranges: list[Tensor]) -> nn.Sequential:
-    """The exact form of a synthesis; `ranges` gives the input range of each convolution and GDN, in order.
-    Its first and last convolutions get :data:`FINE` precision, the others :data:`COARSE`."""
-    convs = [i for i, layer in enumerate(transform) if not isinstance(layer, GDN)]
-    ranges = iter(ranges)
+def exact_sequential(transform: nn.Sequential, ranges: dict[str, Tensor], name: str) -> nn.Sequential:
+    """The exact form of a synthesis called `name`; ranges[f"{name}.{i}"] is the input range of its
+    i-th layer. Its first and last convolutions get :data:`FINE` precision, the others :data:`COARSE`;
+    leaky ReLUs are elementwise already."""
+    convs = [i for i, layer in enumerate(transform) if isinstance(layer, QUANTISED)]
     layers = []
     for i, layer in enumerate(transform):
         if isinstance(layer, GDN):
-            layers.append(ExactInverseGDN(layer, next(ranges)))
-        else:
+            layers.append(ExactInverseGDN(layer, ranges[f"{name}.{i}"]))
+        elif isinstance(layer, QUANTISED):
             precision = FINE if i in (convs[0], convs[-1]) else COARSE
-            layers.append(ExactConv.of(layer, next(ranges), *precision))
+            layers.append(ExactConv.of(layer, ranges[f"{name}.{i}"], *precision))
+        elif isinstance(layer, nn.LeakyReLU):
+            layers.append(layer)
+        else:
+            raise ValueError(f"no exact form for {type(layer).__name__}")
     return nn.Sequential(*layers)
 
 
-def synthesis_inputs(model: nn.Module) -> dict[str, nn.Module]:
-    """The layers of the two syntheses whose inputs the exact form quantises, by name."""
-    names = ["primary.g_s", "residual.context", "residual.merge", "residual.g_s"]
-    found = {}
-    for name in names:
-        module = model.get_submodule(name)
-        parts = module.named_children() if isinstance(module, nn.Sequential) else [("", module)]
-        for child, layer in parts:
-            if isinstance(layer, (GDN, nn.Conv2d, nn.ConvTranspose2d, SubpixelConv)):
-                found[f"{name}.{child}" if child else name] = layer
+EXACT_SEQUENTIALS = ["primary.g_s", "residual.g_s", "primary.hyperprior.h_s", "residual.hyperprior.h_s"]
+"""The transforms the decoder runs in exact form, with the residual's context and merge convolutions."""
+EXACT_SINGLES = ["residual.context", "residual.merge"]
+
+
+def quantised_inputs(model: nn.Module) -> dict[str, nn.Module]:
+    """The layers whose inputs the exact form quantises, by name."""
+    found = {name: model.get_submodule(name) for name in EXACT_SINGLES}
+    for name in EXACT_SEQUENTIALS:
+        for i, layer in enumerate(model.get_submodule(name)):
+            if isinstance(layer, QUANTISED):
+                found[f"{name}.{i}"] = layer
     return found
 
 
 @torch.no_grad()
 def calibrate(model: nn.Module, photos: list[Tensor]) -> dict[str, Tensor]:
-    """Per-channel input ranges of every synthesis layer: HEADROOM × the largest |activation| over
+    """Per-channel input ranges of every layer the exact form quantises (model in eval mode): HEADROOM × the largest |activation| over
     `photos` ((1, 3, H, W) in [0, 1], sides multiples of 64) at every integer rate level, all layers."""
     levels, layers = model.config.levels, model.config.layers
     peaks: dict[str, Tensor] = {}
@@ -161,7 +171,7 @@ def calibrate(model: nn.Module, photos: list[Tensor]) -> dict[str, Tensor]:
             peaks[name] = torch.maximum(peaks[name], peak) if name in peaks else peak
         return hook
 
-    handles = [layer.register_forward_pre_hook(record(name)) for name, layer in synthesis_inputs(model).items()]
+    handles = [layer.register_forward_pre_hook(record(name)) for name, layer in quantised_inputs(model).items()]
     try:
         for x in photos:
             for level in range(levels):
