@@ -29,6 +29,7 @@ def _register_compressai_without_its_init() -> None:
 _register_compressai_without_its_init()
 with warnings.catch_warnings():  # compressai 1.2.8 uses the deprecated torch.jit.script at import
     warnings.simplefilter("ignore", FutureWarning)
+    from compressai.ans import RansDecoder, RansEncoder  # noqa: F401 (for entropy_coding)
     from compressai.entropy_models import EntropyBottleneck, GaussianConditional
     from compressai.layers import GDN
     from compressai.ops import quantize_ste
