@@ -64,7 +64,8 @@ def test_continued_training_starts_from_its_init_and_its_card_records_the_earlie
     s1, s2, s3, s4 = (tmp_path / f"s{i}" for i in range(1, 5))
     assert run("stage1", "--iterations", "2", "--out", str(s1), *common).exit_code == 0
     assert run("stage2", "--iterations", "1", "--out", str(s2), "--init", str(s1 / "checkpoint.pt"), *common).exit_code == 0
-    assert run("stage1", "--iterations", "1", "--out", str(s3), "--init", str(s2 / "checkpoint.pt"), *common).exit_code == 0
+    assert run("stage1", "--iterations", "1", "--out", str(s3), "--init", str(s2 / "checkpoint.pt"),
+               "--lambdas", "0.0005", "0.05", *common).exit_code == 0
     weights = lambda d: torch.load(d / "checkpoint.pt", weights_only=False)["model"]
     key = "residual.g_s.0.weight"
     assert torch.equal(weights(s3)[key], weights(s2)[key])  # stage I trains the primary branch only
@@ -74,3 +75,5 @@ def test_continued_training_starts_from_its_init_and_its_card_records_the_earlie
     card = json.loads(out.with_suffix(".json").read_text())
     assert [r["iterations"] for r in card["earlier_runs"].values()] == [2, 1]
     assert card["stage1"]["settings"]["init"] == str(s2 / "checkpoint.pt")
+    assert card["stage1"]["settings"]["lambdas"] == [0.0005, 0.05]
+    assert "training photos" in card["synthesis_ranges"]
