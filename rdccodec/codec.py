@@ -138,7 +138,8 @@ class Codec:
         return container.serialise(stream)
 
     def _encode_latent(self, exact, fast, y, rate, band_rows, dequantise) -> entropy_coding.Coded:
-        """h_a runs in float32 (its output is quantised by the encoder alone); the table selection in float64."""
+        """h_a runs in float32 (its output is quantised by the encoder alone); the table selection as the
+        decoder makes it (exact h_s, then float64)."""
         z = run_tiled(lambda t: fast.h_a(t.float()), [(y, 4)], 1, (y.shape[2] // 4, y.shape[3] // 4),
                       self.tile // 64, 4)
         return entropy_coding.encode(exact, y, z, rate, band_rows, dequantise)

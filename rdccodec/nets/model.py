@@ -91,7 +91,8 @@ def save_weights(model: RDCModel, path, half: bool = True) -> str:
 
 
 def load_weights(path_or_bytes) -> tuple[RDCModel, str]:
-    """Model in float64 (for cross-machine determinism) and the sha256 of the weights file."""
+    """Model in float64 (the training form; :meth:`RDCModel.exact_syntheses` makes the decoder's) and the
+    sha256 of the weights file."""
     try:
         data = path_or_bytes if isinstance(path_or_bytes, bytes) else open(path_or_bytes, "rb").read()
     except OSError as e:
