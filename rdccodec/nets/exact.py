@@ -160,8 +160,9 @@ def quantised_inputs(model: nn.Module) -> dict[str, nn.Module]:
 
 @torch.no_grad()
 def calibrate(model: nn.Module, photos: list[Tensor]) -> dict[str, Tensor]:
-    """Per-channel input ranges of every layer the exact form quantises (model in eval mode): HEADROOM × the largest |activation| over
-    `photos` ((1, 3, H, W) in [0, 1], sides multiples of 64) at every integer rate level, all layers."""
+    """Per-channel input ranges of every layer the exact form quantises (model in eval mode): HEADROOM ×
+    the largest |activation| over `photos` ((1, 3, H, W) in [0, 1], sides multiples of 64) at every
+    integer rate level, all layers."""
     levels, layers = model.config.levels, model.config.layers
     peaks: dict[str, Tensor] = {}
 

@@ -20,6 +20,12 @@ def find_images(folders: list[str]) -> list[Path]:
     return paths
 
 
+def load_photo(path: Path) -> torch.Tensor:
+    """A photo as a (3, H, W) uint8 tensor."""
+    with Image.open(path) as im:
+        return torch.from_numpy(np.asarray(im.convert("RGB")).copy()).permute(2, 0, 1)
+
+
 class CropSampler:
     """Keeps every photo as a uint8 tensor and samples (B, 3, crop, crop) float batches."""
 
@@ -27,10 +33,9 @@ class CropSampler:
         self.crop = crop
         self.photos = []
         for path in tqdm(find_images(folders), desc="decoding photos", leave=False):
-            with Image.open(path) as im:
-                array = np.asarray(im.convert("RGB"))
-            if min(array.shape[:2]) >= crop:
-                self.photos.append(torch.from_numpy(array.copy()).permute(2, 0, 1))
+            photo = load_photo(path)
+            if min(photo.shape[1:]) >= crop:
+                self.photos.append(photo)
         if not self.photos:
             raise ValueError(f"no photo is at least {crop} pixels on each side")
         self.generator = torch.Generator().manual_seed(seed)

@@ -6,12 +6,11 @@ import json
 import platform
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from ..nets.exact import HEADROOM, calibrate
 from ..nets.model import ModelConfig, RDCModel, save_weights
-from .data import find_images
+from .data import find_images, load_photo
 
 CALIBRATION_PHOTOS = 24
 
@@ -40,13 +39,10 @@ def _stage_record(run_dir: Path) -> dict:
 
 def calibration_photos(folders: list[str], count: int = CALIBRATION_PHOTOS) -> list[torch.Tensor]:
     """`count` training photos spread over the sorted list, centre-cropped to multiples of 64 (≤ 512)."""
-    from PIL import Image
-
     paths = find_images(folders)
     photos = []
     for path in paths[:: max(1, len(paths) // count)][:count]:
-        with Image.open(path) as im:
-            x = torch.from_numpy(np.asarray(im.convert("RGB")).copy()).permute(2, 0, 1)[None].float() / 255
+        x = load_photo(path)[None].float() / 255
         h, w = (min(side, 512) // 64 * 64 for side in x.shape[2:])
         top, left = (x.shape[2] - h) // 2, (x.shape[3] - w) // 2
         photos.append(x[..., top:top + h, left:left + w])
