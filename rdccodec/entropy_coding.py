@@ -66,17 +66,25 @@ def _tables(conditional) -> tuple[list, list, list]:
             conditional._offset.reshape(-1).int().tolist())
 
 
+def _tables_up_to(conditional, indexes: Tensor) -> tuple[list, list, list]:
+    """The tables up to the largest index used: the coder converts every table it is given into C++
+    vectors on each call, 1.7 ms for all 64; a 768×512 image at the top rate uses up to the 46th, whose
+    entries are 3 % of the total (the large scales have the long tables)."""
+    used = int(indexes.max()) + 1
+    return tuple(table[:used] for table in _tables(conditional))
+
+
 def rans_encode(conditional, symbols: Tensor, indexes: Tensor) -> bytes:
     """Integer symbols with their table indexes, through CompressAI's rANS coder."""
     return RansEncoder().encode_with_indexes(symbols.reshape(-1).int().tolist(), indexes.reshape(-1).tolist(),
-                                             *_tables(conditional))
+                                             *_tables_up_to(conditional, indexes))
 
 
 def rans_decode(conditional, string: bytes, indexes: Tensor) -> Tensor:
     """int32 symbols shaped like `indexes`. The coder returns a Python list: through array.array it
     becomes a tensor three times faster than through torch.tensor (measured: 10 vs 32 ms for 600 000)."""
     values = RansDecoder().decode_with_indexes(guard(string, indexes.numel()), indexes.reshape(-1).tolist(),
-                                               *_tables(conditional))
+                                               *_tables_up_to(conditional, indexes))
     return torch.from_numpy(np.frombuffer(array.array("i", values), dtype=np.int32)).reshape(indexes.shape)
 
 

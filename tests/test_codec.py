@@ -10,29 +10,30 @@ from rdccodec.errors import LatentMismatch, LimitExceeded, ModelMismatch, RDCErr
 from rdccodec.nets.model import load_weights
 
 
-def forward_path(weights, array: np.ndarray, rate: float, layers: int, beta: float) -> np.ndarray:
-    """What the model's own quantised forward pass (eval mode, float64 analyses, the decoder's exact
-    syntheses and hyper-syntheses) gives, rounded to 8 bits."""
-    model, _ = load_weights(weights)
-    model.exact_syntheses()
+def forward_path(codec: Codec, array: np.ndarray, rate: float, layers: int, beta: float) -> np.ndarray:
+    """What the model's own quantised forward pass gives, rounded to 8 bits: the codec's analyses (the
+    encoder's precision, bfloat16 or float32), then quantisation and the exact syntheses in float64."""
+    model, fast = codec.model, codec._encoder_nets
     with torch.no_grad():
-        x = torch.from_numpy(array).permute(2, 0, 1)[None].double() / 255
+        x = torch.from_numpy(array.copy()).permute(2, 0, 1)[None].double() / 255
         h, w = array.shape[:2]
         x = torch.nn.functional.pad(x, (0, -w % 64, 0, -h % 64), mode="replicate")
         level = torch.tensor([rate], dtype=torch.float64)
-        x_hat = model.primary(x, level)["x_hat"].clamp(0, 1)
+        y = codec._analysis(fast.primary.g_a)(x.float()).double()
+        x_hat = model.primary.g_s(model.primary.hyperprior(y, level)["y_hat"]).clamp(0, 1)
         out = x_hat
         if layers and beta < 1:
-            r = model.residual(x - x_hat, x_hat, level, torch.tensor([layers]))["r_hat"]
-            out = x_hat + (1 - beta) * r
+            y_r = codec._analysis(fast.residual.analyse)((x - x_hat).float(), x_hat.float()).double()
+            y_r_hat = model.residual.hyperprior(y_r, level, torch.tensor([layers]))["y_hat"]
+            out = x_hat + (1 - beta) * model.residual.synthesise(y_r_hat, x_hat)
         out = out[0, :, :h, :w].clamp(0, 1)
         return torch.round(out * 255).to(torch.uint8).permute(1, 2, 0).numpy()
 
 
 def assert_matches_forward_path(decoded: np.ndarray, expected: np.ndarray) -> None:
-    """The encoder runs its analyses in float32 and holds y_r in float16, so now and then a symbol or an
-    8-bit value rounds the other way than in the float64 forward pass: a difference of a few levels in a
-    few values (measured: ≥ 64 dB apart on the shipped model)."""
+    """The encoder holds y_r in float16 and computes the gained latent in float32 where the forward pass
+    uses float64, so now and then a symbol or an 8-bit value rounds the other way: a difference of a few
+    levels in a few values (measured: ≥ 64 dB apart on the shipped model)."""
     from .conftest import psnr
 
     assert decoded.shape == expected.shape
@@ -41,11 +42,11 @@ def assert_matches_forward_path(decoded: np.ndarray, expected: np.ndarray) -> No
 
 
 @pytest.mark.parametrize("rate,layers,beta", [(0, 3, 0.0), (3, 3, 1.0), (2.5, 2, 0.0), (5, 1, 0.5)])
-def test_decoded_pixels_equal_the_quantised_forward_path(small_codec, small_weights, kodak_crop, rate, layers, beta):
+def test_decoded_pixels_equal_the_quantised_forward_path(small_codec, kodak_crop, rate, layers, beta):
     data = small_codec.encode(kodak_crop, rate=rate, layers=layers)
     decoded = np.asarray(small_codec.decode(data, beta=beta).image)
     assert decoded.shape == kodak_crop.shape
-    assert_matches_forward_path(decoded, forward_path(small_weights, kodak_crop, rate, layers, beta))
+    assert_matches_forward_path(decoded, forward_path(small_codec, kodak_crop, rate, layers, beta))
 
 
 def test_bytes_grow_with_rate(small_codec, kodak_crop):
@@ -63,12 +64,12 @@ def test_bytes_grow_with_layers(small_codec, kodak_crop):
     assert all(a < b for a, b in zip(sizes, sizes[1:]))
 
 
-def test_layers_option_at_decode_uses_a_prefix(small_codec, small_weights, kodak_crop):
+def test_layers_option_at_decode_uses_a_prefix(small_codec, kodak_crop):
     full = small_codec.encode(kodak_crop, rate=2)
     for k in range(small_codec.layers + 1):
         decoded = small_codec.decode(full, layers=k)
         assert decoded.layers == k
-        assert_matches_forward_path(np.asarray(decoded.image), forward_path(small_weights, kodak_crop, 2, k, 0.0))
+        assert_matches_forward_path(np.asarray(decoded.image), forward_path(small_codec, kodak_crop, 2, k, 0.0))
 
 
 @pytest.mark.parametrize("size", [(1, 1), (13, 7), (64, 64), (65, 129)])
@@ -121,14 +122,14 @@ def test_rate_outside_the_model_is_refused(small_codec, kodak_crop):
         small_codec.encode(kodak_crop, rate=5.5)
 
 
-def test_damaged_residual_layer_decodes_the_lower_layers(small_codec, small_weights, kodak_crop):
+def test_damaged_residual_layer_decodes_the_lower_layers(small_codec, kodak_crop):
     data = bytearray(small_codec.encode(kodak_crop, rate=2))
     data[-3] ^= 0x55  # inside the last layer
     decoded = small_codec.decode(bytes(data))
     assert decoded.layers == small_codec.layers - 1
     assert decoded.problems == (f"residual layer {small_codec.layers} CRC mismatch",)
     assert_matches_forward_path(
-        np.asarray(decoded.image), forward_path(small_weights, kodak_crop, 2, small_codec.layers - 1, 0.0))
+        np.asarray(decoded.image), forward_path(small_codec, kodak_crop, 2, small_codec.layers - 1, 0.0))
 
 
 def test_info_reports_sections_and_bpp_per_layer_prefix(small_codec, kodak_crop):

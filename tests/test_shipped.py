@@ -25,7 +25,7 @@ def test_model_card_describes_the_shipped_file():
 def test_decoded_pixels_equal_the_quantised_forward_path(shipped_codec, kodak_crop, rate, layers, beta):
     data = shipped_codec.encode(kodak_crop, rate=rate, layers=layers)
     assert_matches_forward_path(np.asarray(shipped_codec.decode(data, beta=beta).image),
-                                forward_path(default_weights_path(), kodak_crop, rate, layers, beta))
+                                forward_path(shipped_codec, kodak_crop, rate, layers, beta))
 
 
 def test_bytes_grow_with_rate_and_fractions_fall_between(shipped_codec, kodak_crop):
@@ -59,3 +59,18 @@ def test_two_threads_encode_one_thread_decode_identical(kodak_crop):
     two, one = Codec(threads=2), Codec(threads=1)
     data = two.encode(kodak_crop, rate=5)
     np.testing.assert_array_equal(np.asarray(one.decode(data).image), np.asarray(two.decode(data).image))
+
+
+@pytest.mark.parametrize("rate", [0, 5])
+def test_bfloat16_analyses_cost_little(kodak_crop, rate):
+    """Where the CPU has native bfloat16 the encoder's analyses use it; the streams stay within 1 % of
+    the float32 ones in size and 0.05 dB in PSNR."""
+    fast, precise = Codec(), Codec()
+    fast._bfloat16_analyses, precise._bfloat16_analyses = True, False
+    results = []
+    for codec in (fast, precise):
+        data = codec.encode(kodak_crop, rate=rate)
+        results.append((len(data), psnr(kodak_crop, np.asarray(codec.decode(data).image))))
+    (bytes_fast, psnr_fast), (bytes_precise, psnr_precise) = results
+    assert abs(bytes_fast / bytes_precise - 1) < 0.01
+    assert abs(psnr_fast - psnr_precise) < 0.05
