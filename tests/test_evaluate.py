@@ -8,6 +8,7 @@ from PIL import Image
 
 from rdccodec.cli import main
 from rdccodec.codec import Codec
+from rdccodec.evaluate import baselines
 from rdccodec.evaluate.bd import bd_rate
 
 from .conftest import KODAK
@@ -51,3 +52,21 @@ def test_eval_with_other_weights_redoes_every_point(tmp_path, small_weights, oth
     assert report["model_sha256"] == other.sha256
     encoded = other.encode(np.asarray(Image.open(KODAK / "kodim01.png").convert("RGB")), rate=2, layers=0)
     assert [r["bytes"] for r in report["rows"]] == [len(encoded)]
+
+
+def test_eval_with_other_weights_keeps_the_baseline_points(tmp_path, small_weights, other_weights, monkeypatch):
+    args = ["eval", str(KODAK), "--rates", "2", "--betas", "1", "--baselines", "jpeg", "--limit", "1", "-o",
+            str(tmp_path)]
+    CliRunner().invoke(main, [*args, "--weights", str(small_weights)], catch_exceptions=False)
+    first = json.loads((tmp_path / "results.json").read_text())
+
+    def no_baselines(*_):
+        raise AssertionError("baseline coded again")
+
+    monkeypatch.setattr(baselines, "encode", no_baselines)
+    result = CliRunner().invoke(main, [*args, "--weights", str(other_weights)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    second = json.loads((tmp_path / "results.json").read_text())
+    jpeg = [[r for r in report["rows"] if r["codec"] == "jpeg"] for report in (first, second)]
+    assert jpeg[0] == jpeg[1] and jpeg[0]
+    assert second["model_sha256"] == Codec(other_weights).sha256

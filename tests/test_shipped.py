@@ -66,7 +66,7 @@ def test_bfloat16_analyses_cost_little(kodak_crop, rate):
     """Where the CPU has native bfloat16 the encoder's analyses use it; the streams stay within 1 % of
     the float32 ones in size and 0.05 dB in PSNR."""
     fast, precise = Codec(), Codec()
-    fast._bfloat16_analyses, precise._bfloat16_analyses = True, False
+    fast.analysis_precision, precise.analysis_precision = "bfloat16", "float32"
     results = []
     for codec in (fast, precise):
         data = codec.encode(kodak_crop, rate=rate)

@@ -65,9 +65,12 @@ def evaluate(data_dir: str, task: str, rates: list[float], betas: list[float], l
     codec = Codec(weights)
     classifier_name = f"EfficientNet-Lite{classifier_variant}" if classifier else None
     previous = json.loads(results_path.read_text()) if results_path.exists() else {}
-    same_setup = (previous.get("task"), previous.get("model_sha256"), previous.get("classifier")) == (
-        task, codec.sha256, classifier_name)
-    done = {_point_key(r): r for r in previous.get("rows", [])} if same_setup else {}  # other weights: redo all
+    setup = {"task": task, "classifier": classifier_name, "model_sha256": codec.sha256,
+             "encoder": f"{codec.analysis_precision} analyses"}
+    same_baselines = all(previous.get(key) == setup[key] for key in ("task", "classifier"))
+    same_rdc = same_baselines and all(previous.get(key) == setup[key] for key in ("model_sha256", "encoder"))
+    done = {_point_key(r): r for r in previous.get("rows", [])
+            if (same_rdc if r["codec"] == "rdc" else same_baselines)}  # finished points of the same setup
     rows: list[dict] = []
     plan = []
     for path in paths:
@@ -112,8 +115,7 @@ def evaluate(data_dir: str, task: str, rates: list[float], betas: list[float], l
             rows.append(measure({"image": image, "codec": name, "quality": setting}, len(data), baselines.decode(data)))
 
     summary = summarise(rows, task)
-    report = {"task": task, "data": str(data_dir), "images": len(paths), "model_sha256": codec.sha256,
-              "classifier": classifier_name,
+    report = {**setup, "data": str(data_dir), "images": len(paths),
               "averages": summary["averages"], "bd_rate": summary["bd_rate"], "rows": rows}
     tmp = results_path.with_suffix(".tmp")
     tmp.write_text(json.dumps(report, indent=1))
