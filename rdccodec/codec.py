@@ -77,8 +77,8 @@ class Codec:
     pixels and entropy parameters are the same on every thread count, and 2–3 times faster than the
     float64 they replace. The few transcendental steps after h_s (softplus, the gains) run in float64,
     and the latent checksums catch any disagreement left. What only the encoder computes (the analyses)
-    runs in float32: their results are quantised and transmitted. The residual it codes is the one
-    against the decoder's own x̂1, from the exact synthesis.
+    runs in bfloat16 or float32 (:meth:`_analysis`): their results are quantised and transmitted. The
+    residual it codes is the one against the decoder's own x̂1, from the exact synthesis.
     """
 
     def __init__(self, weights: str | Path | None = None, threads: int | None = None,
