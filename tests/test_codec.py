@@ -7,7 +7,6 @@ from PIL import Image
 from rdccodec import container
 from rdccodec.codec import Codec
 from rdccodec.errors import LatentMismatch, LimitExceeded, ModelMismatch, RDCError
-from rdccodec.nets.model import load_weights
 
 
 def forward_path(codec: Codec, array: np.ndarray, rate: float, layers: int, beta: float) -> np.ndarray:

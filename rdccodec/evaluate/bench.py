@@ -1,8 +1,8 @@
 """`make bench`: speed and memory of rdc beside CompressAI's reference model and Pillow's codecs.
 
 A benchmark, not a test: it prints a table and writes results/bench.json. In-process timings (through
-the Python API) are medians of 5 with 2 torch threads; the command-line round trips (`rdc encode`, `rdc decode`, each its own
-process, start-up included) give peak resident memory.
+the Python API) are medians of 5 with 2 torch threads; the command-line round trips (`rdc encode`,
+`rdc decode`, each its own process, start-up included) give peak resident memory.
 """
 from __future__ import annotations
 
