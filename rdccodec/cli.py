@@ -366,14 +366,10 @@ def train_stage1(init, **kw):
 @train.command("stage2", epilog="""\b
 Examples:
   rdc train stage2 --iterations 6000 --out runs/default/stage2 --init runs/default/stage1/checkpoint.pt
-  rdc train stage2 --iterations 8000 --out runs/layers --init runs/more/stage2/checkpoint.pt --retrain-from-layer 2
 """)
 @_train_options
 @click.option("--init", required=True, type=click.Path(exists=True, dir_okay=False),
               help="Stage I checkpoint; its primary branch stays frozen.")
-@click.option("--retrain-from-layer", type=click.IntRange(min=2), default=None,
-              help="Re-initialise the channels of this layer and the later ones and train only them (and "
-                   "the hyperprior); the earlier layers of --init stay as they are.")
 def train_stage2(init, **kw):
     """Residual layers on the frozen primary branch."""
     _train(2, init=init, **kw)

@@ -29,7 +29,6 @@ class TrainSettings:
     seed: int = 0
     init: str | None = None  # stage II starts from stage I's checkpoint
     lambdas: tuple[float, float] | None = None  # λ of the lowest and highest level; None: the stage's own
-    retrain_from_layer: int | None = None  # stage II: re-initialise and train only layers from this one on
     checkpoint_every: int = 200
     threads: int = 2
 
@@ -61,7 +60,7 @@ def _truncate_log(log_path: Path, iteration: int) -> None:
 def run(settings: TrainSettings, build_step: Callable, resume: bool) -> Path:
     """Train until `settings.iterations`; returns the checkpoint path.
 
-    `build_step(model, settings)` returns (parameters to train, step function, extra modules
+    `build_step(model, lambdas)` returns (parameters to train, step function, extra modules
     whose state is checkpointed); `step(model, batch, generator)` returns a dict of
     scalar loss terms with the total under "loss".
     """
@@ -73,7 +72,7 @@ def run(settings: TrainSettings, build_step: Callable, resume: bool) -> Path:
     model = RDCModel(ModelConfig())
     if settings.init and not (resume and checkpoint_path.exists()):
         model.load_state_dict(torch.load(settings.init, weights_only=False)["model"])
-    parameters, step, extra = build_step(model, settings)
+    parameters, step, extra = build_step(model, settings.lambdas)
     main_params = [p for n, p in parameters if not n.endswith("quantiles")]
     aux_params = [p for n, p in parameters if n.endswith("quantiles")]
     optimizer = torch.optim.Adam(main_params, lr=settings.lr)

@@ -14,8 +14,8 @@ FIDELITY_WEIGHT = 1.0      # pixel fidelity beside the cognition loss
 TEMPERATURE = 0.1
 
 
-def build(model, settings):
-    low, high = settings.lambdas or (LAMBDA_LOW, LAMBDA_HIGH)
+def build(model, lambdas=None):
+    low, high = lambdas or (LAMBDA_LOW, LAMBDA_HIGH)
     cognition = CognitionLoss(temperature=TEMPERATURE)
     levels = model.config.levels
 

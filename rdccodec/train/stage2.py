@@ -1,12 +1,9 @@
 """Stage II: the residual layers on a frozen primary branch."""
 from __future__ import annotations
 
-import copy
-
 import torch
 import torch.nn.functional as F
 
-from ..nets.blocks import LevelGains
 from .losses import bits_per_pixel
 from .loop import geometric_lambda
 
@@ -15,49 +12,10 @@ LAMBDA_LOW, LAMBDA_HIGH = 0.001, 0.05
 LAYER_FACTOR = 2.0
 
 
-def _fresh(layer: torch.nn.Module) -> torch.nn.Module:
-    fresh = copy.deepcopy(layer)
-    fresh.reset_parameters()
-    return fresh
-
-
-@torch.no_grad()
-def retrain_from_layer(residual, first: int) -> None:
-    """Re-initialise the latent channels of layers `first`…K and leave only them, and the hyperprior that
-    codes every layer, to train; the analysis, context and synthesis of the earlier layers stay frozen.
-
-    Trained jointly from the start, the later layers' channels died (≤ 0.07 % non-zero symbols in the
-    session-5 weights): the first layer learnt to carry everything and rate pressure held the others at
-    their hyperprior mean. Fresh channels beside a frozen first layer lower the loss only by carrying
-    what that layer misses.
-    """
-    hyper = residual.hyperprior
-    channels = hyper.channels
-    new = slice((first - 1) * channels // hyper.groups, channels)
-    g_a, merge, h_s = residual.g_a[-1], residual.merge, hyper.h_s[-1]
-    g_a_0, merge_0, h_s_0 = _fresh(g_a), _fresh(merge), _fresh(h_s)
-    g_a.weight[new], g_a.bias[new] = g_a_0.weight[new], g_a_0.bias[new]
-    merge.weight[:, new] = merge_0.weight[:, new]
-    for rows in (new, slice(channels + new.start, 2 * channels)):  # means, then scales
-        h_s.weight[rows], h_s.bias[rows] = h_s_0.weight[rows], h_s_0.bias[rows]
-    gains_0 = LevelGains(hyper.gains.levels, channels).to(hyper.gains.log_base)
-    for name in ("log_base", "raw_steps", "log_inverse"):
-        getattr(hyper.gains, name)[..., new] = getattr(gains_0, name)[..., new]
-    residual.requires_grad_(False)
-    hyper.requires_grad_(True)
-    for param, index in ((g_a.weight, new), (g_a.bias, new), (merge.weight, (slice(None), new))):
-        mask = torch.zeros_like(param)
-        mask[index] = 1
-        param.requires_grad_(True)
-        param.register_hook(lambda grad, mask=mask: grad * mask)
-
-
-def build(model, settings):
-    low, high = settings.lambdas or (LAMBDA_LOW, LAMBDA_HIGH)
+def build(model, lambdas=None):
+    low, high = lambdas or (LAMBDA_LOW, LAMBDA_HIGH)
     levels, layers = model.config.levels, model.config.layers
     model.primary.requires_grad_(False)
-    if settings.retrain_from_layer:
-        retrain_from_layer(model.residual, settings.retrain_from_layer)
 
     def step(model, x, generator):
         model.primary.eval()
@@ -73,4 +31,4 @@ def build(model, settings):
         return {"loss": loss, "bpp": bpp.mean(), "mse": mse.mean(),
                 "psnr": -10 * torch.log10(mse.mean()), "layers": active.float().mean()}
 
-    return [(n, p) for n, p in model.residual.named_parameters() if p.requires_grad], step, torch.nn.Module()
+    return list(model.residual.named_parameters()), step, torch.nn.Module()
