@@ -39,6 +39,20 @@ def test_full_disk_in_the_cli_is_one_line_and_exit_1(tmp_path, kodak_crop, small
     assert sorted(p.name for p in tmp_path.iterdir()) == ["img.png"]
 
 
+def test_outputs_get_the_umask_permissions_and_an_overwrite_keeps_the_old_ones(tmp_path):
+    umask = os.umask(0o027)
+    try:
+        outputs.write_atomic(tmp_path / "new.rdc", b"data", force=False)
+        replaced = tmp_path / "old.png"
+        replaced.write_bytes(b"old")
+        replaced.chmod(0o604)
+        outputs.write_atomic(replaced, b"new", force=True)
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "new.rdc").stat().st_mode & 0o777 == 0o640
+    assert replaced.stat().st_mode & 0o777 == 0o604 and replaced.read_bytes() == b"new"
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_interrupted_batch_leaves_only_complete_outputs(tmp_path, kodak_crop, small_weights, sig):
     inputs = []
