@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .errors import (CorruptStream, LatentMismatch, LimitExceeded, ModelMismatch, RDCError,
+from .errors import (CorruptStream, ImageNote, LatentMismatch, LimitExceeded, ModelMismatch, RDCError,
                      UnsupportedImage, UnsupportedVersion)
 
 if TYPE_CHECKING:
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from .codec import Codec
 
 __all__ = ["Codec", "encode", "decode", "info", "RDCError", "CorruptStream", "UnsupportedVersion",
-           "ModelMismatch", "LatentMismatch", "UnsupportedImage", "LimitExceeded"]
+           "ModelMismatch", "LatentMismatch", "UnsupportedImage", "LimitExceeded", "ImageNote"]
 
 _default: "Codec | None" = None
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import warnings
 from pathlib import Path
 
 import click
 
 from .allocator import reuse_freed_memory
 from .container import DEFAULT_MAX_PIXELS
-from .errors import RDCError
+from .errors import ImageNote, RDCError
 
 FORMATS = ["png", "jpeg", "webp", "bmp", "tiff", "ppm"]
 SUFFIX_FORMATS = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".webp": "webp",
@@ -160,8 +161,20 @@ def encode(images, output, rate, bpp, size, layers, max_pixels, force, weights):
         raise click.BadParameter(f"must lie in [0, {codec.layers}]", param_hint="--layers")
 
     def work(source, data):
-        if bpp is None and max_bytes is None:
-            return codec.encode(data, rate, layers)
+        with warnings.catch_warnings(record=True) as notes:
+            warnings.simplefilter("always", ImageNote)
+            if bpp is None and max_bytes is None:
+                result = codec.encode(data, rate, layers)
+            else:
+                result = fit(source, data)
+        for note in notes:  # what the image loses, named by input; other warnings as Python shows them
+            if issubclass(note.category, ImageNote):
+                click.echo(f"rdc: warning: {source}: {note.message}", err=True)
+            else:
+                warnings.showwarning(note.message, note.category, note.filename, note.lineno)
+        return result
+
+    def fit(source, data):
         fitted = codec.encode_to_size(data, max_bytes=max_bytes, max_bpp=bpp, layers=layers)
         info = codec.info(fitted.data)
         note = " (the target lies above the model's range)" if fitted.reached_top else ""

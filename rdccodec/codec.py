@@ -5,6 +5,7 @@ import contextlib
 import copy
 import dataclasses
 import math
+import warnings
 from importlib import resources
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from PIL import Image
 
 from . import container, entropy_coding, images
 from .container import DEFAULT_MAX_PIXELS, PAD_MULTIPLE
-from .errors import LimitExceeded, ModelMismatch, RDCError
+from .errors import ImageNote, LimitExceeded, ModelMismatch, RDCError
 from .evaluate.metrics import psnr
 from .nets.model import load_weights
 from .nets.tiling import PaddedImage, run_tiled
@@ -100,8 +101,16 @@ class Codec:
     # -- encoding -------------------------------------------------------------------------
     def encode(self, image, rate: float = 3.0, layers: int | None = None) -> bytes:
         """Code an image (path, bytes, PIL image or H×W×3 uint8 array) into .rdc bytes."""
-        array, mode, _ = images.load(image, self.max_pixels)
+        array, mode = self._load(image)
         return self.encode_array(array, mode, rate, layers)
+
+    def _load(self, image) -> tuple[np.ndarray, int]:
+        """The image as coded; what it loses (alpha, 16-bit depth, later frames) is an :class:`ImageNote`
+        warning."""
+        array, mode, notes = images.load(image, self.max_pixels)
+        for note in notes:
+            warnings.warn(note, ImageNote, stacklevel=3)
+        return array, mode
 
     def encode_array(self, array: np.ndarray, mode: int, rate: float, layers: int | None) -> bytes:
         layers = self.layers if layers is None else layers
@@ -161,7 +170,7 @@ class Codec:
                        layers: int | None = None) -> "Fitted":
         """The best stream of at most `max_bytes` (or `max_bpp`): a search of the continuous rate for each
         allowed layer count on the actual coded bytes; among layer counts, the highest β=0 PSNR wins."""
-        array, mode, _ = images.load(image, self.max_pixels)
+        array, mode = self._load(image)
         if (max_bytes is None) == (max_bpp is None):
             raise ValueError("give exactly one of max_bytes and max_bpp")
         if max_bpp is not None:

@@ -27,3 +27,8 @@ class UnsupportedImage(RDCError):
 
 class LimitExceeded(RDCError):
     """A declared size is over the configured limit (see --max-pixels)."""
+
+
+class ImageNote(UserWarning):
+    """Part of an input image that rdc does not code (alpha, 16-bit depth, later frames): a warning, since
+    the rest codes as usual."""

@@ -1,5 +1,6 @@
 """The importable Python API: encode/decode/info and Codec, over paths, PIL images and arrays."""
 import numpy as np
+import pytest
 from PIL import Image
 
 import rdccodec
@@ -24,6 +25,14 @@ def test_codec_accepts_paths_pil_images_and_arrays(small_weights, tmp_path, koda
     assert codec.encode(str(path), rate=3) == from_array
     assert codec.encode(Image.fromarray(kodak_crop), rate=3) == from_array
     assert codec.encode(path.read_bytes(), rate=3) == from_array
+
+
+def test_what_an_image_loses_is_a_warning(small_weights, kodak_crop):
+    codec = rdccodec.Codec(small_weights)
+    rgba = Image.fromarray(kodak_crop).convert("RGBA")
+    with pytest.warns(rdccodec.ImageNote, match="alpha channel is discarded"):
+        data = codec.encode(rgba, rate=1)
+    assert data == codec.encode(kodak_crop, rate=1)  # the colour channels code as they would alone
 
 
 def test_errors_are_importable_types(small_weights):

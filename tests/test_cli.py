@@ -172,6 +172,14 @@ def test_info_json(folder, small_weights):
     assert report["width"] == 131 and report["height"] == 97 and report["layers"] == 3
 
 
+def test_what_an_input_loses_is_a_one_line_warning_naming_it(folder, small_weights):
+    Image.open(folder / "img.png").convert("RGBA").save(folder / "alpha.png")
+    result = run_rdc(["encode", "alpha.png", "img.png", "-o", "out", "--weights", str(small_weights)], folder)
+    assert result.returncode == 0
+    assert result.stderr.decode().splitlines() == ["rdc: warning: alpha.png: alpha channel is discarded"]
+    assert (folder / "out" / "alpha.rdc").read_bytes() == (folder / "out" / "img.rdc").read_bytes()
+
+
 def test_decode_format_follows_the_output_suffix(folder, small_weights):
     w = ["--weights", str(small_weights)]
     assert invoke(["encode", str(folder / "img.png"), *w]).exit_code == 0

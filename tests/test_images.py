@@ -1,12 +1,13 @@
 """Unusual inputs: each is coded (with the documented conversion) or refused with one line."""
 import io
+import warnings
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from rdccodec import images
-from rdccodec.errors import LimitExceeded, UnsupportedImage
+from rdccodec.errors import ImageNote, LimitExceeded, UnsupportedImage
 
 
 def saved(im: Image.Image, fmt: str, **options) -> bytes:
@@ -19,22 +20,27 @@ RNG = np.random.default_rng(0)
 RGB = Image.fromarray(RNG.integers(0, 256, (13, 7, 3), dtype=np.uint8))
 
 
-@pytest.mark.parametrize("make,mode,size", [
-    (lambda: saved(Image.new("RGB", (1, 1), (10, 20, 30)), "PNG"), "RGB", (1, 1)),
-    (lambda: saved(RGB, "PNG"), "RGB", (7, 13)),
-    (lambda: saved(RGB.convert("L"), "PNG"), "L", (7, 13)),
-    (lambda: saved(RGB.convert("LA"), "PNG"), "L", (7, 13)),
-    (lambda: saved(RGB.convert("RGBA"), "PNG"), "RGB", (7, 13)),
-    (lambda: saved(RGB.convert("P"), "PNG"), "RGB", (7, 13)),
-    (lambda: saved(Image.fromarray((np.arange(91).reshape(13, 7) * 700).astype(np.uint16)), "PNG"), "L", (7, 13)),
-    (lambda: saved(RGB.convert("CMYK"), "JPEG"), "RGB", (7, 13)),
-    (lambda: saved(RGB, "GIF", save_all=True, append_images=[RGB.rotate(90)]), "RGB", (7, 13)),
+@pytest.mark.parametrize("make,mode,size,loses", [
+    (lambda: saved(Image.new("RGB", (1, 1), (10, 20, 30)), "PNG"), "RGB", (1, 1), None),
+    (lambda: saved(RGB, "PNG"), "RGB", (7, 13), None),
+    (lambda: saved(RGB.convert("L"), "PNG"), "L", (7, 13), None),
+    (lambda: saved(RGB.convert("LA"), "PNG"), "L", (7, 13), "alpha channel is discarded"),
+    (lambda: saved(RGB.convert("RGBA"), "PNG"), "RGB", (7, 13), "alpha channel is discarded"),
+    (lambda: saved(RGB.convert("P"), "PNG"), "RGB", (7, 13), None),
+    (lambda: saved(Image.fromarray((np.arange(91).reshape(13, 7) * 700).astype(np.uint16)), "PNG"), "L", (7, 13),
+     "16-bit samples are reduced to 8 bits"),
+    (lambda: saved(RGB.convert("CMYK"), "JPEG"), "RGB", (7, 13), None),
+    (lambda: saved(RGB, "GIF", save_all=True, append_images=[RGB.rotate(90)]), "RGB", (7, 13),
+     "only the first of 2 frames is coded"),
 ])
-def test_unusual_images_are_coded(small_codec, make, mode, size):
+def test_unusual_images_are_coded(small_codec, make, mode, size, loses):
     data = make()
     array, colour_mode, _ = images.load(data)
     assert array.shape == (size[1], size[0], 3) and array.dtype == np.uint8
-    decoded = small_codec.decode(small_codec.encode(data, rate=1)).image
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        decoded = small_codec.decode(small_codec.encode(data, rate=1)).image
+    assert [str(w.message) for w in caught if w.category is ImageNote] == ([loses] if loses else [])
     assert decoded.mode == mode and decoded.size == size
 
 
