@@ -84,7 +84,10 @@ def _run_batch(sources, output, suffix, work, force: bool, read: bool = True) ->
             if target is None:
                 write_stdout(result)
             else:
-                write_atomic(target, result, force)
+                try:
+                    write_atomic(target, result, force)
+                except OSError as e:  # name the output, not the input the error is reported under
+                    raise RDCError(f"cannot write {target}: {e.strerror or e}") from None
         except RDCError as e:
             failures.append(source)
             _fail(str(e) if str(e).startswith(source) else f"{source}: {e}")

@@ -180,6 +180,13 @@ def test_what_an_input_loses_is_a_one_line_warning_naming_it(folder, small_weigh
     assert (folder / "out" / "alpha.rdc").read_bytes() == (folder / "out" / "img.rdc").read_bytes()
 
 
+def test_an_output_that_cannot_be_written_is_named(folder, small_weights):
+    result = run_rdc(["encode", "img.png", "-o", "missing/img.rdc", "--weights", str(small_weights)], folder)
+    assert result.returncode == 1
+    assert result.stderr.decode() == ("rdc: error: img.png: cannot write missing/img.rdc: "
+                                      "No such file or directory\n")
+
+
 def test_decode_format_follows_the_output_suffix(folder, small_weights):
     w = ["--weights", str(small_weights)]
     assert invoke(["encode", str(folder / "img.png"), *w]).exit_code == 0
