@@ -3,12 +3,14 @@ import csv
 import json
 
 import numpy as np
+import pytest
 import torch
 from click.testing import CliRunner
 from PIL import Image
 
 from rdccodec.cli import main
 from rdccodec.codec import Codec
+from rdccodec.errors import RDCError
 from rdccodec.train.losses import CognitionLoss, local_mse
 
 
@@ -77,3 +79,17 @@ def test_continued_training_starts_from_its_init_and_its_card_records_the_earlie
     assert card["stage1"]["settings"]["init"] == str(s2 / "checkpoint.pt")
     assert card["stage1"]["settings"]["lambdas"] == [0.0005, 0.05]
     assert "training photos" in card["synthesis_ranges"]
+
+
+def test_a_folder_without_photos_or_checkpoint_is_a_clear_error(tmp_path):
+    run = lambda *args: CliRunner().invoke(main, ["train", *args], catch_exceptions=False)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(RDCError, match="no images under"):
+        run("stage1", "--iterations", "1", "--out", str(tmp_path / "s1"), "--data", str(empty))
+    with pytest.raises(RDCError, match="no such checkpoint"):
+        run("export", str(empty), str(empty), "-o", str(tmp_path / "w.pt"))
+    (tmp_path / "not.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(RDCError, match="not a training checkpoint"):
+        run("stage2", "--iterations", "1", "--out", str(tmp_path / "s2"), "--init", str(tmp_path / "not.pt"),
+            "--data", str(empty))

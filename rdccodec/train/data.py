@@ -8,6 +8,8 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
+from ..errors import RDCError
+
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 
 
@@ -16,7 +18,7 @@ def find_images(folders: list[str]) -> list[Path]:
         p for folder in folders for p in Path(folder).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES
     )
     if not paths:
-        raise FileNotFoundError(f"no images under {', '.join(folders)}")
+        raise RDCError(f"no images under {', '.join(folders)}")
     return paths
 
 

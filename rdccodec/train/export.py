@@ -11,6 +11,7 @@ import torch
 from ..nets.exact import HEADROOM, calibrate
 from ..nets.model import ModelConfig, RDCModel, save_weights
 from .data import find_images, load_photo
+from .loop import load_checkpoint
 
 CALIBRATION_PHOTOS = 24
 
@@ -24,7 +25,7 @@ def _final_losses(log_path: Path, last: int = 500) -> dict:
 
 
 def _stage_record(run_dir: Path) -> dict:
-    state = torch.load(run_dir / "checkpoint.pt", weights_only=False, map_location="cpu")
+    state = load_checkpoint(run_dir / "checkpoint.pt")
     settings = state["settings"]
     iterations, seconds = state["iteration"], state["seconds"]
     return {
@@ -53,7 +54,7 @@ def export(stage1_dir: str, stage2_dir: str, out: str, command: str, notes: str 
            earlier: tuple[str, ...] = ()) -> dict:
     """Write `out` (weights) and `out` with .json (card); returns the card. `earlier` are the run folders
     the two stages continued from (``--init``), oldest first, recorded so the card tells the whole training."""
-    state = torch.load(Path(stage2_dir) / "checkpoint.pt", weights_only=False, map_location="cpu")
+    state = load_checkpoint(Path(stage2_dir) / "checkpoint.pt")
     model = RDCModel(ModelConfig())
     model.load_state_dict(state["model"])
     # Round to fp16 first so the integer CDF tables describe exactly the shipped weights.

@@ -13,6 +13,7 @@ from typing import Callable
 import torch
 from tqdm import tqdm
 
+from ..errors import RDCError
 from ..nets.model import ModelConfig, RDCModel
 from .data import CropSampler
 
@@ -36,6 +37,19 @@ class TrainSettings:
 def geometric_lambda(low: float, high: float, levels: int, level: torch.Tensor) -> torch.Tensor:
     """λ for (possibly fractional) levels, geometric between the lowest and highest."""
     return low * (high / low) ** (level / (levels - 1))
+
+
+def load_checkpoint(path) -> dict:
+    """A checkpoint written by :func:`run`, or a one-line error naming the file."""
+    try:
+        state = torch.load(path, weights_only=False, map_location="cpu")
+    except FileNotFoundError:
+        raise RDCError(f"{path}: no such checkpoint") from None
+    except Exception as e:  # not a torch file, or damaged
+        raise RDCError(f"{path}: not a training checkpoint ({type(e).__name__})") from None
+    if not isinstance(state, dict) or "model" not in state:
+        raise RDCError(f"{path}: not a training checkpoint")
+    return state
 
 
 def _atomic_save(obj, path: Path) -> None:
@@ -71,7 +85,7 @@ def run(settings: TrainSettings, build_step: Callable, resume: bool) -> Path:
     checkpoint_path = out / "checkpoint.pt"
     model = RDCModel(ModelConfig())
     if settings.init and not (resume and checkpoint_path.exists()):
-        model.load_state_dict(torch.load(settings.init, weights_only=False)["model"])
+        model.load_state_dict(load_checkpoint(settings.init)["model"])
     parameters, step, extra = build_step(model, settings.lambdas)
     main_params = [p for n, p in parameters if not n.endswith("quantiles")]
     aux_params = [p for n, p in parameters if n.endswith("quantiles")]
@@ -81,7 +95,7 @@ def run(settings: TrainSettings, build_step: Callable, resume: bool) -> Path:
     generator = torch.Generator().manual_seed(settings.seed + 1)
     start, seconds = 0, 0.0
     if resume and checkpoint_path.exists():
-        state = torch.load(checkpoint_path, weights_only=False)
+        state = load_checkpoint(checkpoint_path)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         aux_optimizer.load_state_dict(state["aux_optimizer"])
