@@ -317,7 +317,10 @@ def evaluate(data_dir, task, rates, betas, layer_list, baselines, classifier, li
     unknown = [b for b in names if b not in QUALITIES]
     if unknown:
         raise click.BadParameter(f"unknown baseline {unknown[0]!r}", param_hint="--baselines")
-    report = run_eval(data_dir, task, _floats(rates), _floats(betas), [int(v) for v in _floats(layer_list)],
+    beta_values = _floats(betas)
+    if any(not 0 <= b <= 1 for b in beta_values):
+        raise click.BadParameter("β must lie in [0, 1]", param_hint="--betas")
+    report = run_eval(data_dir, task, _floats(rates), beta_values, [int(v) for v in _floats(layer_list)],
                       names, out_dir, limit, int(classifier), weights)
     for curve, table in report["bd_rate"].items():
         cells = ", ".join(f"{k}: {'n/a' if v is None else f'{v:+.1f}%'}" for k, v in table.items())

@@ -1,5 +1,6 @@
 """Evaluation helpers: BD-rate arithmetic and one tiny real `rdc eval` run."""
 import json
+import re
 
 import numpy as np
 import pytest
@@ -8,6 +9,7 @@ from PIL import Image
 
 from rdccodec.cli import main
 from rdccodec.codec import Codec
+from rdccodec.errors import RDCError
 from rdccodec.evaluate import baselines
 from rdccodec.evaluate.bd import bd_rate
 
@@ -70,3 +72,21 @@ def test_eval_with_other_weights_keeps_the_baseline_points(tmp_path, small_weigh
     jpeg = [[r for r in report["rows"] if r["codec"] == "jpeg"] for report in (first, second)]
     assert jpeg[0] == jpeg[1] and jpeg[0]
     assert second["model_sha256"] == Codec(other_weights).sha256
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--rates", "9"], "rates must lie in [0, 5]"),
+    (["--layers", "5"], "layers must lie in [0, 3]"),
+    (["--task", "classify"], "one image per ImageNet class"),
+])
+def test_impossible_requests_fail_before_any_work_or_output(tmp_path, small_weights, args, message):
+    data = tmp_path / "photos"
+    data.mkdir()
+    Image.new("RGB", (64, 64)).save(data / "a.png")
+    out = tmp_path / "out"
+    with pytest.raises(RDCError, match=re.escape(message)):
+        CliRunner().invoke(main, ["eval", str(data), "-o", str(out), "--weights", str(small_weights), *args],
+                           catch_exceptions=False)
+    assert not out.exists()
+    result = CliRunner().invoke(main, ["eval", str(data), "--betas", "2", "-o", str(out)])
+    assert result.exit_code == 2 and "β must lie in [0, 1]" in result.output

@@ -7,13 +7,15 @@ import numpy as np
 import torch
 
 from ..backbones import efficientnet_lite, normalise
+from ..errors import RDCError
 
 
 def imagenet_labels(paths: list[Path]) -> dict[Path, int]:
     """Class index = position of the file name's nXXXXXXXX id among the sorted 1000 ids."""
     wnids = sorted({p.name.split("_")[0] for p in paths})
     if len(wnids) != 1000:
-        raise ValueError(f"expected one image per ImageNet class, found {len(wnids)} classes")
+        raise RDCError(f"--task classify expects one image per ImageNet class, named by its nXXXXXXXX id "
+                       f"(1000 classes); found {len(wnids)}")
     index = {w: i for i, w in enumerate(wnids)}
     return {p: index[p.name.split("_")[0]] for p in paths}
 

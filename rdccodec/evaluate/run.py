@@ -12,6 +12,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from .. import container
+from ..errors import RDCError
 from ..train.data import find_images
 from . import baselines
 from .bd import bd_rate
@@ -49,8 +50,11 @@ def evaluate(data_dir: str, task: str, rates: list[float], betas: list[float], l
              weights: str | None = None) -> dict:
     from ..codec import Codec
 
+    codec = Codec(weights)
+    for name, values, top in (("rates", rates, codec.levels - 1), ("layers", layers, codec.layers)):
+        if any(not 0 <= v <= top for v in values):
+            raise RDCError(f"{name} must lie in [0, {top}] for this model")
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     results_path = out / "results.json"
     paths = find_images([data_dir])
     labels = None
@@ -62,7 +66,6 @@ def evaluate(data_dir: str, task: str, rates: list[float], betas: list[float], l
         classifier = Classifier(classifier_variant)
     if limit:
         paths = paths[::max(1, len(paths) // limit)][:limit]
-    codec = Codec(weights)
     classifier_name = f"EfficientNet-Lite{classifier_variant}" if classifier else None
     previous = json.loads(results_path.read_text()) if results_path.exists() else {}
     setup = {"task": task, "classifier": classifier_name, "model_sha256": codec.sha256,
@@ -117,6 +120,7 @@ def evaluate(data_dir: str, task: str, rates: list[float], betas: list[float], l
     summary = summarise(rows, task)
     report = {**setup, "data": str(data_dir), "images": len(paths),
               "averages": summary["averages"], "bd_rate": summary["bd_rate"], "rows": rows}
+    out.mkdir(parents=True, exist_ok=True)
     tmp = results_path.with_suffix(".tmp")
     tmp.write_text(json.dumps(report, indent=1))
     os.replace(tmp, results_path)
