@@ -55,6 +55,11 @@ def _output_path(source: str, output: str | None, batch: bool, suffix: str) -> P
     return out
 
 
+def _named(source: str, error: Exception) -> str:
+    """An error's message led by the input it concerns (once)."""
+    return str(error) if str(error).startswith(source) else f"{source}: {error}"
+
+
 def _run_batch(sources, output, suffix, work, force: bool, read: bool = True) -> None:
     """Run `work(source, data) -> bytes` on every input; report failures, exit 1 if any.
 
@@ -90,7 +95,7 @@ def _run_batch(sources, output, suffix, work, force: bool, read: bool = True) ->
                     raise RDCError(f"cannot write {target}: {e.strerror or e}") from None
         except RDCError as e:
             failures.append(source)
-            _fail(str(e) if str(e).startswith(source) else f"{source}: {e}")
+            _fail(_named(source, e))
         except OSError as e:
             failures.append(source)
             _fail(f"{source}: {e.strerror or e}")
@@ -252,7 +257,10 @@ def info(stream, as_json):
 
     from .codec import describe
 
-    report = describe(_read_input(stream))
+    try:
+        report = describe(_read_input(stream))
+    except RDCError as e:
+        raise RDCError(_named(stream, e)) from None
     if as_json:
         click.echo(json.dumps(report, indent=1))
         return

@@ -170,6 +170,9 @@ def test_info_json(folder, small_weights):
     result = invoke(["info", str(folder / "img.rdc"), "--json"])
     report = json.loads(result.stdout)
     assert report["width"] == 131 and report["height"] == 97 and report["layers"] == 3
+    (folder / "cut.rdc").write_bytes((folder / "img.rdc").read_bytes()[:40])
+    cut = run_rdc(["info", "cut.rdc"], folder)
+    assert cut.returncode == 1 and cut.stderr.decode().startswith("rdc: error: cut.rdc: ")
 
 
 def test_what_an_input_loses_is_a_one_line_warning_naming_it(folder, small_weights):
