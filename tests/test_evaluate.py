@@ -12,6 +12,7 @@ from rdccodec.codec import Codec
 from rdccodec.errors import RDCError
 from rdccodec.evaluate import baselines
 from rdccodec.evaluate.bd import bd_rate
+from rdccodec.evaluate.run import evaluate
 
 from .conftest import KODAK
 
@@ -90,3 +91,6 @@ def test_impossible_requests_fail_before_any_work_or_output(tmp_path, small_weig
     assert not out.exists()
     result = CliRunner().invoke(main, ["eval", str(data), "--betas", "2", "-o", str(out)])
     assert result.exit_code == 2 and "β must lie in [0, 1]" in result.output
+    with pytest.raises(RDCError, match=re.escape("betas must lie in [0, 1]")):
+        evaluate(str(data), "rd", [0], [2.0], [1], [], str(out), None, 2, str(small_weights))
+    assert not out.exists()

@@ -51,7 +51,9 @@ def evaluate(data_dir: str, task: str, rates: list[float], betas: list[float], l
     from ..codec import Codec
 
     codec = Codec(weights)
-    for name, values, top in (("rates", rates, codec.levels - 1), ("layers", layers, codec.layers)):
+    # the CLI refuses bad β as a usage error; the API gets the same check as rates and layers
+    limits = (("rates", rates, codec.levels - 1), ("layers", layers, codec.layers), ("betas", betas, 1))
+    for name, values, top in limits:
         if any(not 0 <= v <= top for v in values):
             raise RDCError(f"{name} must lie in [0, {top}] for this model")
     out = Path(out_dir)
