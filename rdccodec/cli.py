@@ -357,6 +357,8 @@ def _train_options(f):
         click.option("--lr", type=float, default=3e-4, show_default=True),
         click.option("--seed", type=int, default=0, show_default=True),
         click.option("--threads", type=click.IntRange(min=1), default=2, show_default=True),
+        click.option("--device", default="cpu", show_default=True,
+                     help="Torch device to train on, e.g. cuda (checkpoints load anywhere)."),
         click.option("--lambdas", type=(float, float), default=None,
                      help="λ of the lowest and the highest rate level (default: the stage's own)."),
         click.option("--resume", is_flag=True, help="Continue from the run folder's checkpoint."),

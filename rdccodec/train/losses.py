@@ -62,7 +62,7 @@ class CognitionLoss(nn.Module):
         loss = F.cross_entropy(logits, target, reduction="none")
         with torch.no_grad():
             n = len(keys)
-            idx = (self.queue_pointer + torch.arange(n)) % len(self.queue)
+            idx = (self.queue_pointer + torch.arange(n, device=keys.device)) % len(self.queue)
             self.queue[idx] = keys
             self.queue_pointer.copy_((self.queue_pointer + n) % len(self.queue))
         return loss

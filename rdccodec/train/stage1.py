@@ -20,7 +20,7 @@ def build(model, lambdas=None):
     levels = model.config.levels
 
     def step(model, x, generator):
-        level = torch.rand(len(x), generator=generator) * (levels - 1)
+        level = (torch.rand(len(x), generator=generator) * (levels - 1)).to(x.device)
         out = model.primary(x, level)
         bpp = bits_per_pixel(out["likelihoods"], x.shape[2] * x.shape[3])
         mse = F.mse_loss(out["x_hat"], x, reduction="none").flatten(1).mean(1)

@@ -19,8 +19,8 @@ def build(model, lambdas=None):
 
     def step(model, x, generator):
         model.primary.eval()
-        level = torch.rand(len(x), generator=generator) * (levels - 1)
-        active = torch.randint(1, layers + 1, (len(x),), generator=generator)
+        level = (torch.rand(len(x), generator=generator) * (levels - 1)).to(x.device)
+        active = torch.randint(1, layers + 1, (len(x),), generator=generator).to(x.device)
         with torch.no_grad():
             x_hat = model.primary(x, level)["x_hat"].clamp(0, 1)
         out = model.residual(x - x_hat, x_hat, level, active)

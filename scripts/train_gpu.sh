@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Continue both training stages on a lent GPU within a fixed time, then leave slim checkpoints in $OUT.
+#
+# Usage (on the device machine, repo root): bash scripts/train_gpu.sh SECONDS_STAGE1 SECONDS_STAGE2
+# Needs .gpu/ (ignored, carried): whl/ (compressai, pytorch-msssim for Python 3.12), site/ (the
+# EfficientNet-Lite0 weight package), init.pt (the weights to continue from), train/ (the photos).
+# Each stage first runs a short probe to measure its iterations per second, then trains for as many
+# iterations as fit its seconds, so its cosine schedule runs to the end.
+set -euo pipefail
+SECONDS1=${1:?seconds for stage I}
+SECONDS2=${2:?seconds for stage II}
+DEVICE=${DEVICE:-cuda}
+OUT=${OUT:-/tmp/out}
+COMMON=(--data .gpu/train --batch "${BATCH:-16}" --crop "${CROP:-256}" --device "$DEVICE" --threads 4)
+
+[ "${INSTALL:-1}" = 0 ] || python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .gpu/whl/*.whl
+export PYTHONPATH=$PWD:$PWD/.gpu/site:/tmp/site PYTHONUNBUFFERED=1
+python3 -c "import torch, compressai, timm, rdccodec.train.stage1; print(torch.__version__, compressai.__version__, timm.__version__, torch.cuda.get_device_name() if torch.cuda.is_available() else 'cpu')"
+
+rdc() { python3 -m rdccodec "$@"; }
+
+iterations_for() {  # probe log, seconds → iterations that fit, from the probe's second half
+    python3 - "$1" "$2" <<'EOF'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+half = rows[len(rows) // 2]
+rate = (int(rows[-1]["iteration"]) - int(half["iteration"])) / (float(rows[-1]["seconds"]) - float(half["seconds"]))
+print(max(1, int(rate * float(sys.argv[2]))))
+print(f"{rate:.2f} it/s", file=sys.stderr)
+EOF
+}
+
+slim() {  # run folder → $OUT/name: weights in fp32 and the record, without optimiser state
+    mkdir -p "$OUT/$2"
+    python3 - "$1/checkpoint.pt" "$OUT/$2/checkpoint.pt" <<'EOF'
+import sys, torch
+state = torch.load(sys.argv[1], map_location="cpu", weights_only=False)
+torch.save({k: state[k] for k in ("model", "iteration", "seconds", "machine", "settings")}, sys.argv[2])
+EOF
+    cp "$1/log.csv" "$1/settings.json" "$OUT/$2/"
+}
+
+rdc train stage1 "${COMMON[@]}" --iterations 120 --out /tmp/probe1 --init .gpu/init.pt --lambdas 0.0004 0.05
+N1=$(iterations_for /tmp/probe1/log.csv "$SECONDS1")
+echo "stage I: $N1 iterations"
+rdc train stage1 "${COMMON[@]}" --iterations "$N1" --lr 1.5e-4 --lambdas 0.0004 0.05 \
+    --out runs/s7/stage1 --init .gpu/init.pt
+slim runs/s7/stage1 stage1
+
+rdc train stage2 "${COMMON[@]}" --iterations 120 --out /tmp/probe2 --init runs/s7/stage1/checkpoint.pt
+N2=$(iterations_for /tmp/probe2/log.csv "$SECONDS2")
+echo "stage II: $N2 iterations"
+rdc train stage2 "${COMMON[@]}" --iterations "$N2" --lr 2e-4 --out runs/s7/stage2 \
+    --init runs/s7/stage1/checkpoint.pt
+slim runs/s7/stage2 stage2
