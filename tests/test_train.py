@@ -1,5 +1,6 @@
 """The training recipe runs, resumes from its checkpoint and exports loadable weights with a card."""
 import csv
+import dataclasses
 import json
 
 import numpy as np
@@ -11,6 +12,7 @@ from PIL import Image
 from rdccodec.cli import main
 from rdccodec.codec import Codec
 from rdccodec.errors import RDCError
+from rdccodec.train import loop, stage2
 from rdccodec.train.losses import CognitionLoss, local_mse
 
 
@@ -89,7 +91,46 @@ def test_a_folder_without_photos_or_checkpoint_is_a_clear_error(tmp_path):
         run("stage1", "--iterations", "1", "--out", str(tmp_path / "s1"), "--data", str(empty))
     with pytest.raises(RDCError, match="no such checkpoint"):
         run("export", str(empty), str(empty), "-o", str(tmp_path / "w.pt"))
+    with pytest.raises(RDCError, match="unknown device 'gpu0'"):
+        run("stage1", "--iterations", "1", "--out", str(tmp_path / "s1"), "--data", str(empty), "--device", "gpu0")
+    if not torch.cuda.is_available():
+        with pytest.raises(RDCError, match="no CUDA GPU"):
+            run("stage1", "--iterations", "1", "--out", str(tmp_path / "s1"), "--data", str(empty), "--device", "cuda")
     (tmp_path / "not.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(RDCError, match="not a training checkpoint"):
         run("stage2", "--iterations", "1", "--out", str(tmp_path / "s2"), "--init", str(tmp_path / "not.pt"),
             "--data", str(empty))
+
+
+def test_a_non_finite_loss_skips_its_update_and_a_run_of_them_stops_training(tmp_path):
+    data = tmp_path / "photos"
+    data.mkdir()
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (80, 96, 3), dtype=np.uint8)).save(data / "p.png")
+    calls = []
+
+    def poisoned(bad_calls):
+        def build(model, lambdas):
+            parameters, step, extra = stage2.build(model, lambdas)
+
+            def bad_step(model, x, generator):
+                terms = step(model, x, generator)
+                calls.append(1)
+                if len(calls) in bad_calls:
+                    terms["loss"] = terms["loss"] * float("inf")
+                return terms
+            return parameters, bad_step, extra
+        return build
+
+    settings = loop.TrainSettings(stage=2, data=[str(data)], out=str(tmp_path / "a"), iterations=4, batch=2,
+                                  crop=64, threads=1)
+    state = torch.load(loop.run(settings, poisoned({2}), resume=False), weights_only=False)
+    assert state["iteration"] == 4
+    assert all(torch.isfinite(v).all() for v in state["model"].values() if v.is_floating_point())
+    with open(tmp_path / "a" / "log.csv") as f:
+        losses = [float(r["loss"]) for r in csv.DictReader(f)]
+    assert len(losses) == 4 and losses[1] == float("inf") and all(np.isfinite(losses[i]) for i in (0, 2, 3))
+    calls.clear()
+    diverging = dataclasses.replace(settings, out=str(tmp_path / "b"), iterations=loop.MAX_SKIPPED + 5)
+    with pytest.raises(RDCError, match="training diverged"):
+        loop.run(diverging, poisoned(set(range(1, 100))), resume=False)
+    assert len(calls) == loop.MAX_SKIPPED

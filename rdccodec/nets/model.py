@@ -77,11 +77,14 @@ class RDCModel(nn.Module):
 
 
 def save_weights(model: RDCModel, path, half: bool = True) -> str:
-    """Write config + state (floats as fp16, tables as int32) + synthesis ranges; return the file's sha256."""
-    state = {
-        k: (v.half() if half and v.is_floating_point() and "scale_table" not in k else v)
-        for k, v in model.state_dict().items()
-    }
+    """Write config + state (learned parameters as fp16; buffers as they are) + synthesis ranges; return
+    the file's sha256.
+
+    Buffers stay exact because some are constants fp16 cannot hold: CompressAI's likelihood bound 1e-9
+    becomes 0, and a model fine-tuned from such a file meets log(0) (it sent a GPU run to NaN).
+    """
+    learned = {name for name, _ in model.named_parameters()}
+    state = {k: (v.half() if half and k in learned else v) for k, v in model.state_dict().items()}
     buffer = io.BytesIO()
     torch.save({"config": dataclasses.asdict(model.config), "state": state, "ranges": model.ranges}, buffer)
     data = buffer.getvalue()

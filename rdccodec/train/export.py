@@ -57,8 +57,10 @@ def export(stage1_dir: str, stage2_dir: str, out: str, command: str, notes: str 
     state = load_checkpoint(Path(stage2_dir) / "checkpoint.pt")
     model = RDCModel(ModelConfig())
     model.load_state_dict(state["model"])
-    # Round to fp16 first so the integer CDF tables describe exactly the shipped weights.
-    model.half().float()
+    # Round the parameters to fp16 first so the integer CDF tables describe exactly the shipped weights.
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(p.half())
     model.update_tables()
     model.eval()
     data = state["settings"]["data"]

@@ -36,6 +36,9 @@ class TrainSettings:
     device: str = "cpu"  # "cuda" trains on a GPU; checkpoints are device-independent
 
 
+MAX_SKIPPED = 10  # consecutive non-finite iterations before training stops
+
+
 def geometric_lambda(low: float, high: float, levels: int, level: torch.Tensor) -> torch.Tensor:
     """λ for (possibly fractional) levels, geometric between the lowest and highest."""
     return low * (high / low) ** (level / (levels - 1))
@@ -130,14 +133,26 @@ def run(settings: TrainSettings, build_step: Callable, resume: bool) -> Path:
     bar = tqdm(range(start, settings.iterations), initial=start, total=settings.iterations,
                desc=f"stage {settings.stage}", mininterval=5)
     t0 = time.time() - seconds
+    skipped = 0
     for it in bar:
         for group in optimizer.param_groups:  # cosine decay to 5% of the initial rate
             group["lr"] = settings.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * it / settings.iterations)))
         terms = step(model, sampler.sample(settings.batch).to(device), generator)
         optimizer.zero_grad()
-        terms["loss"].backward()
-        torch.nn.utils.clip_grad_norm_(main_params, 1.0)
-        optimizer.step()
+        if torch.isfinite(terms["loss"]):
+            terms["loss"].backward()
+            finite = torch.isfinite(torch.nn.utils.clip_grad_norm_(main_params, 1.0))
+        else:
+            finite = False
+        if finite:
+            optimizer.step()
+            skipped = 0
+        else:  # one bad batch must not turn every weight into NaN
+            skipped += 1
+            if skipped == MAX_SKIPPED:
+                raise RDCError(f"training diverged: the last {skipped} iterations (to {it + 1}) had a "
+                               f"non-finite loss or gradient; {checkpoint_path} holds the last good state")
+            bar.write(f"iteration {it + 1}: non-finite loss or gradient, update skipped")
         aux = model.aux_loss()
         aux_optimizer.zero_grad()
         aux.backward()
