@@ -383,6 +383,7 @@ Examples:
   rdc train stage1 --iterations 10000 --out runs/default/stage1
   rdc train stage1 --iterations 10000 --out runs/default/stage1 --resume
   rdc train stage1 --iterations 5000 --lr 1.5e-4 --out runs/more/stage1 --init runs/default/stage2/checkpoint.pt
+  rdc train stage1 --device cuda --batch 16 --crop 256 --iterations 5000 --out runs/gpu/stage1
 """)
 @_train_options
 @click.option("--init", type=click.Path(exists=True, dir_okay=False),
