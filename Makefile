@@ -13,9 +13,10 @@ install:
 test:
 	$(BIN)/python -m pytest -q
 
-# The recipe of the shipped weights (about four hours on two CPU cores): stages I and II, both continued
+# The recipe of the shipped weights (about four and a half hours on two CPU cores): stages I and II, both continued
 # with fresh, lower-rate schedules, then stage I twice more at lower λ for the lowest rates (session 4's and
-# session 6's runs, hence the folder names) and stage II on the result.
+# session 6's runs, hence the folder names) and stage II on the result, then both once more (session 7's CPU
+# runs, runs/s8: its GPU runs in runs/s7 diverged, see README › Training).
 train:
 	$(BIN)/rdc train stage1 --iterations 10000 --out runs/default/stage1 --resume
 	$(BIN)/rdc train stage2 --iterations 6000 --out runs/default/stage2 --resume \
@@ -30,9 +31,14 @@ train:
 		--init runs/s4/stage1/checkpoint.pt
 	$(BIN)/rdc train stage2 --iterations 5000 --lr 2e-4 --out runs/s6/stage2 --resume \
 		--init runs/s6/stage1/checkpoint.pt
-	$(BIN)/rdc train export runs/s6/stage1 runs/s6/stage2 -o rdccodec/weights/default.pt \
+	$(BIN)/rdc train stage1 --iterations 4000 --lr 1e-4 --lambdas 0.0004 0.05 --out runs/s8/stage1 --resume \
+		--init runs/s6/stage2/checkpoint.pt
+	$(BIN)/rdc train stage2 --iterations 6000 --lr 1.5e-4 --out runs/s8/stage2 --resume \
+		--init runs/s8/stage1/checkpoint.pt
+	$(BIN)/rdc train export runs/s8/stage1 runs/s8/stage2 -o rdccodec/weights/default.pt \
 		--earlier runs/default/stage1 --earlier runs/default/stage2 --earlier runs/more/stage1 \
-		--earlier runs/more/stage2 --earlier runs/s4/stage1 --command "make train"
+		--earlier runs/more/stage2 --earlier runs/s4/stage1 --earlier runs/s6/stage1 \
+		--earlier runs/s6/stage2 --command "make train"
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache
