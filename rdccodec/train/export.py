@@ -29,7 +29,7 @@ def _stage_record(run_dir: Path) -> dict:
     iterations, seconds = state["iteration"], state["seconds"]
     return {
         "settings": settings,
-        "machine": state.get("machine", "x86_64, 2 torch threads, CPU"),
+        "machine": state.get("machine", f"CPU, {settings['threads']} torch threads"),  # before --device
         "iterations": iterations,
         "seconds": round(seconds, 1),
         "iterations_per_second": round(iterations / seconds, 3),
