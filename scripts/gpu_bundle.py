@@ -32,10 +32,6 @@ def _size(root: Path) -> int:
     return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
 
 
-def _half_parameters(model_state: dict, parameter_names: set[str]) -> OrderedDict:
-    return OrderedDict((k, v.half() if k in parameter_names else v) for k, v in model_state.items())
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("init", help="training checkpoint to continue from")
@@ -60,10 +56,11 @@ def main() -> None:
     torch.save(OrderedDict((k, v.half() if v.is_floating_point() else v) for k, v in state.items()),
                target / "models" / Path(weights).name)
 
-    from rdccodec.nets.model import ModelConfig, RDCModel
-    names = {n for n, _ in RDCModel(ModelConfig()).named_parameters()}
-    checkpoint = torch.load(args.init, map_location="cpu", weights_only=False)
-    torch.save({"model": _half_parameters(checkpoint["model"], names)}, out / "init.pt")
+    from rdccodec.nets.model import ModelConfig, RDCModel, half_state
+    from rdccodec.train.loop import load_checkpoint
+    model = RDCModel(ModelConfig())
+    model.load_state_dict(load_checkpoint(args.init)["model"])
+    torch.save({"model": half_state(model)}, out / "init.pt")
 
     tracked = subprocess.run(["git", "ls-files", "-z"], capture_output=True, check=True).stdout.split(b"\0")
     tree = sum(os.path.getsize(p) for p in tracked if p and os.path.exists(p))

@@ -76,17 +76,21 @@ class RDCModel(nn.Module):
         self.load_state_dict(state)
 
 
-def save_weights(model: RDCModel, path, half: bool = True) -> str:
-    """Write config + state (learned parameters as fp16; buffers as they are) + synthesis ranges; return
-    the file's sha256.
+def half_state(model: nn.Module) -> dict:
+    """The state with learned parameters as fp16 and buffers as they are.
 
     Buffers stay exact because some are constants fp16 cannot hold: CompressAI's likelihood bound 1e-9
-    becomes 0, and a model fine-tuned from such a file meets log(0) (it sent a GPU run to NaN).
+    becomes 0, and a model fine-tuned from such a state meets log(0) (it sent a GPU run to NaN).
     """
     learned = {name for name, _ in model.named_parameters()}
-    state = {k: (v.half() if half and k in learned else v) for k, v in model.state_dict().items()}
+    return {k: (v.half() if k in learned else v) for k, v in model.state_dict().items()}
+
+
+def save_weights(model: RDCModel, path) -> str:
+    """Write config + :func:`half_state` + synthesis ranges; return the file's sha256."""
     buffer = io.BytesIO()
-    torch.save({"config": dataclasses.asdict(model.config), "state": state, "ranges": model.ranges}, buffer)
+    torch.save({"config": dataclasses.asdict(model.config), "state": half_state(model), "ranges": model.ranges},
+               buffer)
     data = buffer.getvalue()
     with open(path, "wb") as f:
         f.write(data)
