@@ -96,14 +96,15 @@ def encode(hyperprior: GainedHyperprior, y: Tensor, z: Tensor, level: float, ban
     gain, inverse = hyperprior.gains(level)
     z_string = hyperprior.entropy_bottleneck.compress(z.to(torch.float64))[0]
     z_hat = hyperprior.entropy_bottleneck.decompress([z_string], z.shape[-2:])  # exactly the decoder's ẑ
-    groups = hyperprior.groups
-    strings: list[list[bytes]] = [[] for _ in range(groups)]
-    crcs = [0] * groups
+    groups = hyperprior.group_slices()
+    strings: list[list[bytes]] = [[] for _ in groups]
+    crcs = [0] * len(groups)
     y_hat = torch.empty(y.shape, dtype=torch.float32) if dequantise else None
     for top, bottom in _bands(y.shape[2], band_rows):
         means, indexes = _band_params(hyperprior, z_hat, top, bottom, gain)
         symbols = torch.round(y[:, :, top:bottom].to(torch.float64) * gain - means)
-        for g, (sym, idx) in enumerate(zip(symbols.chunk(groups, 1), indexes.chunk(groups, 1))):
+        for g, channels in enumerate(groups):
+            sym, idx = symbols[:, channels], indexes[:, channels]
             strings[g].append(rans_encode(hyperprior.gaussian_conditional, sym, idx))
             crcs[g] = symbols_crc(sym, crcs[g])
         if dequantise:
@@ -137,10 +138,8 @@ class DecodedLatent:
         band = self.next_band
         hyperprior, top, bottom = self.hyperprior, *self.bands[band]
         means, indexes = _band_params(hyperprior, self.z_hat, top, bottom, self.gain)
-        per_group = hyperprior.channels // hyperprior.groups
         y_hat = torch.zeros((1, hyperprior.channels, bottom - top, self.shape[1]), dtype=torch.float32)
-        for g, group_strings in enumerate(self.strings):
-            channels = slice(g * per_group, (g + 1) * per_group)
+        for g, (group_strings, channels) in enumerate(zip(self.strings, hyperprior.group_slices())):
             idx = indexes[:, channels].contiguous()
             sym = rans_decode(hyperprior.gaussian_conditional, group_strings[band], idx)
             self.found[g] = symbols_crc(sym, self.found[g])

@@ -1,5 +1,7 @@
 """The inference forms of the networks compute the same functions as the trained ones; the exact form is
 thread-independent."""
+import dataclasses
+
 import pytest
 import torch
 
@@ -7,7 +9,7 @@ from rdccodec.entropy_coding import scale_indexes
 from rdccodec.errors import RDCError
 from rdccodec.nets.blocks import GainedHyperprior, SubpixelConv, deconv
 from rdccodec.nets.exact import FLOAT32_EXACT, ExactConv, integer_weights
-from rdccodec.nets.model import RDCModel, load_weights, save_weights
+from rdccodec.nets.model import ModelConfig, RDCModel, load_weights, save_weights
 
 from .conftest import SMALL
 
@@ -29,7 +31,7 @@ def test_subpixel_form_refuses_other_geometries():
 
 
 def test_scale_indexes_equal_compressai_build_indexes():
-    hyperprior = GainedHyperprior(8, 4, levels=2).double()
+    hyperprior = GainedHyperprior((8,), 4, levels=2).double()
     conditional = hyperprior.gaussian_conditional
     conditional.update_scale_table(conditional.scale_table, force=True)
     table = conditional.scale_table.double()
@@ -120,3 +122,19 @@ def test_weights_keep_learned_parameters_in_fp16_and_constants_exact(tmp_path):
     assert all(state[name].dtype == torch.float16 for name, _ in model.named_parameters())
     bound = state["primary.hyperprior.gaussian_conditional.likelihood_lower_bound.bound"]
     assert bound.dtype == torch.float32 and bound.item() == pytest.approx(1e-9)
+
+
+def test_weights_from_before_residual_layers_split_their_latent_equally():
+    old = dataclasses.asdict(SMALL)
+    old.pop("residual_layers")
+    config = ModelConfig.from_dict({**old, "residual_latent": 24, "layers": 3})
+    assert config.residual_layers == (8, 8, 8) and config.layers == 3
+
+
+def test_a_layer_mask_keeps_exactly_the_channels_of_its_groups():
+    hyperprior = GainedHyperprior((2, 3, 5), 4, levels=2)
+    slices = hyperprior.group_slices()
+    assert [(s.start, s.stop) for s in slices] == [(0, 2), (2, 5), (5, 10)]
+    for k in range(4):
+        mask = hyperprior.group_mask(k, torch.zeros(1))[0, :, 0, 0]
+        assert mask.tolist() == [1.0] * sum((2, 3, 5)[:k]) + [0.0] * sum((2, 3, 5)[k:])

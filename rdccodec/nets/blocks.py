@@ -135,16 +135,15 @@ class GainedHyperprior(nn.Module):
 
     The hyper latent z does not depend on the level: h_s predicts the
     distribution of y, and a gain g turns N(μ, σ) into N(gμ, gσ). The channels
-    are split into ordered groups so that a prefix of groups can be decoded
-    alone (the residual branch's layers); the primary branch has one group.
+    are split into ordered groups of `group_channels` so that a prefix of
+    groups can be decoded alone (the residual branch's layers); the primary
+    branch has one group.
     """
 
-    def __init__(self, channels: int, hyper_channels: int, levels: int, groups: int = 1):
+    def __init__(self, group_channels: tuple[int, ...], hyper_channels: int, levels: int):
         super().__init__()
-        if channels % groups:
-            raise ValueError("channels must divide into groups")
-        self.channels = channels
-        self.groups = groups
+        self.group_channels = tuple(group_channels)
+        self.channels = channels = sum(self.group_channels)
         self.h_a = nn.Sequential(
             conv(channels, hyper_channels, 3, 1), nn.LeakyReLU(inplace=True),
             conv(hyper_channels, hyper_channels), nn.LeakyReLU(inplace=True),
@@ -161,10 +160,15 @@ class GainedHyperprior(nn.Module):
 
     def group_mask(self, active_groups: Tensor | int, like: Tensor) -> Tensor:
         """1 for channels in the first `active_groups` groups, per batch element."""
-        per_group = self.channels // self.groups
-        group_of_channel = torch.arange(self.channels, device=like.device) // per_group
+        group_of_channel = torch.repeat_interleave(torch.arange(len(self.group_channels), device=like.device),
+                                                   torch.tensor(self.group_channels, device=like.device))
         active = torch.as_tensor(active_groups, device=like.device).reshape(-1, 1)
         return (group_of_channel[None] < active).to(like.dtype)[:, :, None, None]
+
+    def group_slices(self) -> list[slice]:
+        """The channels of each group, in order."""
+        ends = np.cumsum(self.group_channels).tolist()
+        return [slice(end - size, end) for size, end in zip(self.group_channels, ends)]
 
     def params(self, z_hat: Tensor, gain: Tensor) -> tuple[Tensor, Tensor]:
         """Means and scales of the gained latent y·g."""

@@ -13,7 +13,7 @@ class PrimaryBranch(nn.Module):
         super().__init__()
         self.g_a = analysis(3, hidden, latent, 4)
         self.g_s = synthesis(latent, hidden, 3, 4)
-        self.hyperprior = GainedHyperprior(latent, hyper, levels)
+        self.hyperprior = GainedHyperprior((latent,), hyper, levels)
 
     def forward(self, x: Tensor, level: Tensor) -> dict:
         out = self.hyperprior(self.g_a(x), level)

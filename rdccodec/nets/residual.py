@@ -12,7 +12,7 @@ class ResidualBranch(nn.Module):
     """Codes r = x − x̂1 with x̂1 as context on both sides.
 
     The residual latent (1/8 resolution) is split into K channel groups, one
-    per layer. Layers are nested: decoding the first k groups (the rest set to
+    per layer, of the sizes `layer_channels`. Layers are nested: decoding the first k groups (the rest set to
     zero, exactly as in training) gives r_k. The synthesis sees x̂1 as well,
     rearranged to 1/8 resolution by a pixel unshuffle, so the decoder's context
     costs no bits. Entropy parameters depend only on the residual's own hyper
@@ -20,14 +20,14 @@ class ResidualBranch(nn.Module):
     primary synthesis.
     """
 
-    def __init__(self, hidden: int, latent: int, hyper: int, levels: int, layers: int):
+    def __init__(self, hidden: int, layer_channels: tuple[int, ...], hyper: int, levels: int):
         super().__init__()
-        self.layers = layers
+        latent = sum(layer_channels)
         self.g_a = analysis(6, hidden, latent, 3)
         self.context = conv(3 * 64, hidden, 3, 1)
         self.merge = conv(latent + hidden, hidden, 3, 1)
         self.g_s = synthesis(hidden, hidden, 3, 3)
-        self.hyperprior = GainedHyperprior(latent, hyper, levels, groups=layers)
+        self.hyperprior = GainedHyperprior(layer_channels, hyper, levels)
 
     def analyse(self, residual: Tensor, x_hat: Tensor) -> Tensor:
         return self.g_a(torch.cat([residual, x_hat], 1))
