@@ -20,21 +20,21 @@ test:
 train:
 	$(BIN)/rdc train stage1 --iterations 10000 --out runs/default/stage1 --resume
 	$(BIN)/rdc train stage2 --iterations 6000 --out runs/default/stage2 --resume \
-		--init runs/default/stage1/checkpoint.pt
+		--init runs/default/stage1/checkpoint.pt --residual-layers 32,32,32
 	$(BIN)/rdc train stage1 --iterations 5000 --lr 1.5e-4 --out runs/more/stage1 --resume \
 		--init runs/default/stage2/checkpoint.pt
 	$(BIN)/rdc train stage2 --iterations 9000 --lr 2e-4 --out runs/more/stage2 --resume \
-		--init runs/more/stage1/checkpoint.pt
+		--init runs/more/stage1/checkpoint.pt --residual-layers 32,32,32
 	$(BIN)/rdc train stage1 --iterations 4000 --lr 1e-4 --lambdas 0.0005 0.05 --out runs/s4/stage1 --resume \
 		--init runs/more/stage2/checkpoint.pt
 	$(BIN)/rdc train stage1 --iterations 2000 --lr 1e-4 --lambdas 0.0004 0.05 --out runs/s6/stage1 --resume \
 		--init runs/s4/stage1/checkpoint.pt
 	$(BIN)/rdc train stage2 --iterations 5000 --lr 2e-4 --out runs/s6/stage2 --resume \
-		--init runs/s6/stage1/checkpoint.pt
+		--init runs/s6/stage1/checkpoint.pt --residual-layers 32,32,32
 	$(BIN)/rdc train stage1 --iterations 4000 --lr 1e-4 --lambdas 0.0004 0.05 --out runs/s8/stage1 --resume \
 		--init runs/s6/stage2/checkpoint.pt
 	$(BIN)/rdc train stage2 --iterations 6000 --lr 1.5e-4 --out runs/s8/stage2 --resume \
-		--init runs/s8/stage1/checkpoint.pt
+		--init runs/s8/stage1/checkpoint.pt --residual-layers 32,32,32
 	$(BIN)/rdc train export runs/s8/stage1 runs/s8/stage2 -o rdccodec/weights/default.pt \
 		--earlier runs/default/stage1 --earlier runs/default/stage2 --earlier runs/more/stage1 \
 		--earlier runs/more/stage2 --earlier runs/s4/stage1 --earlier runs/s6/stage1 \

@@ -54,6 +54,7 @@ def test_two_stages_resume_and_export(tmp_path):
     card = json.loads(out.with_suffix(".json").read_text())
     codec = Codec(out)
     assert card["sha256"] == codec.sha256 and card["stage1"]["iterations"] == 3
+    assert card["config"]["residual_layers"] == [12, 12, 72]
     image = rng.integers(0, 256, (40, 50, 3), dtype=np.uint8)
     assert codec.decode(codec.encode(image, rate=1)).image.size == (50, 40)
 
@@ -73,7 +74,14 @@ def test_continued_training_starts_from_its_init_and_its_card_records_the_earlie
     weights = lambda d: torch.load(d / "checkpoint.pt", weights_only=False)["model"]
     key = "residual.g_s.0.weight"
     assert torch.equal(weights(s3)[key], weights(s2)[key])  # stage I trains the primary branch only
-    assert run("stage2", "--iterations", "1", "--out", str(s4), "--init", str(s3 / "checkpoint.pt"), *common).exit_code == 0
+    assert run("stage2", "--iterations", "1", "--out", str(s4), "--init", str(s3 / "checkpoint.pt"),
+               "--residual-layers", "32,32,32", *common).exit_code == 0
+    with pytest.raises(RDCError, match="do not fit this model"):
+        run("stage2", "--iterations", "1", "--out", str(tmp_path / "s5"), "--init", str(s3 / "checkpoint.pt"),
+            "--residual-layers", "10,10", *common)
+    bad = CliRunner().invoke(main, ["train", "stage2", "--iterations", "1", "--out", str(tmp_path / "s5"),
+                                    "--init", str(s3 / "checkpoint.pt"), "--residual-layers", "0,96"])
+    assert bad.exit_code == 2 and "positive channel counts" in bad.output
     out = tmp_path / "continued.pt"
     assert run("export", str(s3), str(s4), "-o", str(out), "--earlier", str(s1), "--earlier", str(s2)).exit_code == 0
     card = json.loads(out.with_suffix(".json").read_text())
@@ -81,6 +89,8 @@ def test_continued_training_starts_from_its_init_and_its_card_records_the_earlie
     assert card["stage1"]["settings"]["init"] == str(s2 / "checkpoint.pt")
     assert card["stage1"]["settings"]["lambdas"] == [0.0005, 0.05]
     assert "training photos" in card["synthesis_ranges"]
+    assert card["config"]["residual_layers"] == [32, 32, 32]
+    assert Codec(out).model.residual.hyperprior.group_channels == (32, 32, 32)
 
 
 def test_a_folder_without_photos_or_checkpoint_is_a_clear_error(tmp_path):

@@ -34,6 +34,7 @@ class TrainSettings:
     checkpoint_every: int = 200
     threads: int = 2
     device: str = "cpu"  # "cuda" trains on a GPU; checkpoints are device-independent
+    residual_layers: tuple[int, ...] = ModelConfig.residual_layers  # channels of each residual layer
 
 
 MAX_SKIPPED = 10  # consecutive non-finite iterations before training stops
@@ -55,6 +56,14 @@ def load_checkpoint(path) -> dict:
     if not isinstance(state, dict) or "model" not in state:
         raise RDCError(f"{path}: not a training checkpoint")
     return state
+
+
+def _load_model(model: RDCModel, path) -> None:
+    try:
+        model.load_state_dict(load_checkpoint(path)["model"])
+    except RuntimeError:  # shapes: another width, or residual layers summing to another latent
+        raise RDCError(f"{path}: its networks do not fit this model (residual layers "
+                       f"{'+'.join(map(str, model.config.residual_layers))})") from None
 
 
 def _atomic_save(obj, path: Path) -> None:
@@ -103,9 +112,9 @@ def run(settings: TrainSettings, build_step: Callable, resume: bool) -> Path:
     out = Path(settings.out)
     out.mkdir(parents=True, exist_ok=True)
     checkpoint_path = out / "checkpoint.pt"
-    model = RDCModel(ModelConfig())
+    model = RDCModel(ModelConfig(residual_layers=settings.residual_layers))
     if settings.init and not (resume and checkpoint_path.exists()):
-        model.load_state_dict(load_checkpoint(settings.init)["model"])
+        _load_model(model, settings.init)
     parameters, step, extra = build_step(model, settings.lambdas)
     model.to(device)
     extra.to(device)
