@@ -333,6 +333,13 @@ def evaluate(data_dir, task, rates, betas, layer_list, baselines, classifier, li
     for curve, table in report["bd_rate"].items():
         cells = ", ".join(f"{k}: {'n/a' if v is None else f'{v:+.1f}%'}" for k, v in table.items())
         click.echo(f"BD-rate {curve}: {cells}")
+    for step, gain in report["scalability"]["layer_steps"].items():
+        click.echo(f"layers {step} at β=0: {gain['mean_db']:+.3f} dB on average, least {gain['least_db']:+.3f} dB, "
+                   f"not rising in {gain['not_rising']} of {gain['of']}")
+    beta = report["scalability"]["beta"]
+    if beta["of"]:
+        click.echo(f"PSNR monotonic in β ({', '.join(f'{b:g}' for b in beta['betas'])}): "
+                   f"{beta['monotonic']} of {beta['of']}")
     click.echo(f"results in {out_dir}")
 
 

@@ -12,7 +12,7 @@ from rdccodec.codec import Codec
 from rdccodec.errors import RDCError
 from rdccodec.evaluate import baselines
 from rdccodec.evaluate.bd import bd_rate
-from rdccodec.evaluate.run import evaluate
+from rdccodec.evaluate.run import evaluate, scalability
 
 from .conftest import KODAK
 
@@ -31,6 +31,19 @@ def test_bd_rate_without_overlap_is_none():
     assert bd_rate([1, 2, 3, 4], [1, 2, 3, 4], [1, 2, 3, 4], [10, 11, 12, 13]) is None
 
 
+def test_scalability_counts_layers_that_do_not_raise_psnr_and_beta_orders():
+    row = lambda image, beta, layers, psnr: {"image": image, "codec": "rdc", "rate": 1.0, "beta": beta,
+                                             "layers": layers, "psnr": psnr}
+    rows = [row("a", 1.0, 0, 30), row("a", 0.0, 1, 32), row("a", 0.0, 2, 32), row("a", 0.5, 1, 31),
+            row("a", 0.5, 2, 33),  # β=0.5 above β=0 with two layers: not monotonic
+            row("b", 1.0, 0, 20), row("b", 0.0, 1, 21), row("b", 0.0, 2, 23), row("b", 0.5, 1, 20.5),
+            row("b", 0.5, 2, 21.5), {"image": "a", "codec": "jpeg", "quality": 50, "psnr": 40}]
+    result = scalability(rows)
+    assert result["layer_steps"]["0→1"] == {"mean_db": 1.5, "least_db": 1.0, "not_rising": 0, "of": 2}
+    assert result["layer_steps"]["1→2"] == {"mean_db": 1.0, "least_db": 0.0, "not_rising": 1, "of": 2}
+    assert result["beta"] == {"monotonic": 3, "of": 4, "betas": [0.0, 0.5, 1.0]}
+
+
 def test_eval_codes_through_real_bytes_and_reuses_finished_points(tmp_path, small_weights):
     args = ["eval", str(KODAK), "--rates", "0,3,5", "--betas", "0,1", "--layers", "3", "--baselines", "jpeg",
             "--limit", "1", "-o", str(tmp_path), "--weights", str(small_weights)]
@@ -39,6 +52,7 @@ def test_eval_codes_through_real_bytes_and_reuses_finished_points(tmp_path, smal
     report = json.loads((tmp_path / "results.json").read_text())
     rdc_rows = [r for r in report["rows"] if r["codec"] == "rdc"]
     assert len(rdc_rows) == 6 and all(r["bytes"] > 68 for r in rdc_rows)
+    assert report["scalability"]["layer_steps"]["0→3"]["of"] == 3 and "layers 0→3 at β=0" in result.output
     assert {"rd_psnr.png", "rd_msssim.png", "results.csv"} <= {p.name for p in tmp_path.iterdir()}
     again = CliRunner().invoke(main, args, catch_exceptions=False)
     assert again.exit_code == 0

@@ -120,8 +120,8 @@ def evaluate(data_dir: str, task: str, rates: list[float], betas: list[float], l
             rows.append(measure({"image": image, "codec": name, "quality": setting}, len(data), baselines.decode(data)))
 
     summary = summarise(rows, task)
-    report = {**setup, "data": str(data_dir), "images": len(paths),
-              "averages": summary["averages"], "bd_rate": summary["bd_rate"], "rows": rows}
+    report = {**setup, "data": str(data_dir), "images": len(paths), "averages": summary["averages"],
+              "bd_rate": summary["bd_rate"], "scalability": scalability(rows), "rows": rows}
     out.mkdir(parents=True, exist_ok=True)
     tmp = results_path.with_suffix(".tmp")
     tmp.write_text(json.dumps(report, indent=1))
@@ -166,6 +166,36 @@ def summarise(rows: list[dict], task: str) -> dict:
                     p[m] is not None for p in pts + ref) else None
                 bd[name][f"{ref_name} ({m})"] = None if value is None else round(value, 2)
     return {"averages": averages, "curves": dict(curves), "bd_rate": bd}
+
+
+def _monotonic(values: list[float]) -> bool:
+    steps = np.diff(values)
+    return bool(np.all(steps >= 0) or np.all(steps <= 0))
+
+
+def scalability(rows: list[dict]) -> dict:
+    """What the issue asks of the layers and of β, image by image and rate by rate.
+
+    `layer_steps`: the PSNR gain (dB) at β=0 from each evaluated layer count to the next (from x̂1, i.e. β=1
+    without layers, to the first): mean, least, and how many steps do not rise. `beta`: for how many
+    (image, rate, layers) PSNR is monotonic over the evaluated β (β=1 is x̂1 for every layer count)."""
+    psnr = {(r["image"], r["rate"], r["beta"], r["layers"]): r["psnr"] for r in rows if r["codec"] == "rdc"}
+    points = {(image, rate) for image, rate, _, _ in psnr}
+    counts = sorted({k for _, _, beta, k in psnr if beta == 0 and k > 0})
+    steps = {}
+    for below, k in zip([0] + counts, counts):
+        gains = [psnr[(i, r, 0.0, k)] - psnr[(i, r, 1.0, 0) if below == 0 else (i, r, 0.0, below)]
+                 for i, r in sorted(points)
+                 if (i, r, 0.0, k) in psnr and ((i, r, 1.0, 0) if below == 0 else (i, r, 0.0, below)) in psnr]
+        if gains:
+            steps[f"{below}→{k}"] = {"mean_db": float(np.mean(gains)), "least_db": float(np.min(gains)),
+                                     "not_rising": int(np.sum(np.array(gains) <= 0)), "of": len(gains)}
+    betas = sorted({beta for _, _, beta, k in psnr if k > 0 and beta < 1})
+    series = [[psnr[(i, r, b, k)] for b in betas if (i, r, b, k) in psnr] + [psnr[(i, r, 1.0, 0)]]
+              for i, r in sorted(points) for k in counts if (i, r, 1.0, 0) in psnr]
+    series = [s for s in series if len(s) > 2]  # two points are monotonic by definition
+    return {"layer_steps": steps,
+            "beta": {"monotonic": sum(_monotonic(s) for s in series), "of": len(series), "betas": betas + [1.0]}}
 
 
 def _write_csv(path: Path, rows: list[dict], averages: list[dict]) -> None:
