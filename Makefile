@@ -13,10 +13,12 @@ install:
 test:
 	$(BIN)/python -m pytest -q
 
-# The recipe of the shipped weights (about four and a half hours on two CPU cores): stages I and II, both continued
+# The recipe of the shipped weights (about six hours on two CPU cores): stages I and II, both continued
 # with fresh, lower-rate schedules, then stage I twice more at lower λ for the lowest rates (session 4's and
 # session 6's runs, hence the folder names) and stage II on the result, then both once more (session 7's CPU
-# runs, runs/s8: its GPU runs in runs/s7 diverged, see README › Training).
+# runs, runs/s8: its GPU runs in runs/s7 diverged, see README › Training), then both again with stage II
+# re-splitting the residual latent into layers of 12, 12 and 72 channels (session 8, runs/s9; the stage II
+# runs before it trained three equal layers of 32).
 train:
 	$(BIN)/rdc train stage1 --iterations 10000 --out runs/default/stage1 --resume
 	$(BIN)/rdc train stage2 --iterations 6000 --out runs/default/stage2 --resume \
@@ -35,10 +37,14 @@ train:
 		--init runs/s6/stage2/checkpoint.pt
 	$(BIN)/rdc train stage2 --iterations 6000 --lr 1.5e-4 --out runs/s8/stage2 --resume \
 		--init runs/s8/stage1/checkpoint.pt --residual-layers 32,32,32
-	$(BIN)/rdc train export runs/s8/stage1 runs/s8/stage2 -o rdccodec/weights/default.pt \
+	$(BIN)/rdc train stage1 --iterations 8000 --lr 1e-4 --lambdas 0.0004 0.05 --seed 9 --out runs/s9/stage1 \
+		--resume --init runs/s8/stage2/checkpoint.pt
+	$(BIN)/rdc train stage2 --iterations 18000 --lr 2e-4 --seed 9 --out runs/s9/stage2 --resume \
+		--init runs/s9/stage1/checkpoint.pt
+	$(BIN)/rdc train export runs/s9/stage1 runs/s9/stage2 -o rdccodec/weights/default.pt \
 		--earlier runs/default/stage1 --earlier runs/default/stage2 --earlier runs/more/stage1 \
 		--earlier runs/more/stage2 --earlier runs/s4/stage1 --earlier runs/s6/stage1 \
-		--earlier runs/s6/stage2 --command "make train"
+		--earlier runs/s6/stage2 --earlier runs/s8/stage1 --earlier runs/s8/stage2 --command "make train"
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache
