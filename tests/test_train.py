@@ -76,6 +76,8 @@ def test_continued_training_starts_from_its_init_and_its_card_records_the_earlie
     assert torch.equal(weights(s3)[key], weights(s2)[key])  # stage I trains the primary branch only
     assert run("stage2", "--iterations", "1", "--out", str(s4), "--init", str(s3 / "checkpoint.pt"),
                "--residual-layers", "32,32,32", *common).exit_code == 0
+    with pytest.raises(RDCError, match="resume it with the same --residual-layers"):
+        run("stage2", "--iterations", "2", "--out", str(s4), "--init", str(s3 / "checkpoint.pt"), "--resume", *common)
     with pytest.raises(RDCError, match="do not fit this model"):
         run("stage2", "--iterations", "1", "--out", str(tmp_path / "s5"), "--init", str(s3 / "checkpoint.pt"),
             "--residual-layers", "10,10", *common)

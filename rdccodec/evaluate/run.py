@@ -182,11 +182,11 @@ def scalability(rows: list[dict]) -> dict:
     psnr = {(r["image"], r["rate"], r["beta"], r["layers"]): r["psnr"] for r in rows if r["codec"] == "rdc"}
     points = {(image, rate) for image, rate, _, _ in psnr}
     counts = sorted({k for _, _, beta, k in psnr if beta == 0 and k > 0})
+    key = lambda image, rate, k: (image, rate, 0.0, k) if k else (image, rate, 1.0, 0)  # β=0 with k layers
     steps = {}
     for below, k in zip([0] + counts, counts):
-        gains = [psnr[(i, r, 0.0, k)] - psnr[(i, r, 1.0, 0) if below == 0 else (i, r, 0.0, below)]
-                 for i, r in sorted(points)
-                 if (i, r, 0.0, k) in psnr and ((i, r, 1.0, 0) if below == 0 else (i, r, 0.0, below)) in psnr]
+        pairs = [(key(i, r, below), key(i, r, k)) for i, r in sorted(points)]
+        gains = [psnr[upper] - psnr[lower] for lower, upper in pairs if lower in psnr and upper in psnr]
         if gains:
             steps[f"{below}→{k}"] = {"mean_db": float(np.mean(gains)), "least_db": float(np.min(gains)),
                                      "not_rising": int(np.sum(np.array(gains) <= 0)), "of": len(gains)}

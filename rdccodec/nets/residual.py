@@ -11,9 +11,9 @@ from .blocks import GainedHyperprior, analysis, conv, synthesis
 class ResidualBranch(nn.Module):
     """Codes r = x − x̂1 with x̂1 as context on both sides.
 
-    The residual latent (1/8 resolution) is split into K channel groups, one
-    per layer, of the sizes `layer_channels`. Layers are nested: decoding the first k groups (the rest set to
-    zero, exactly as in training) gives r_k. The synthesis sees x̂1 as well,
+    The residual latent (1/8 resolution) is split into K channel groups of
+    `layer_channels`, one per layer. Layers are nested: decoding the first k
+    groups (the rest set to zero, exactly as in training) gives r_k. The synthesis sees x̂1 as well,
     rearranged to 1/8 resolution by a pixel unshuffle, so the decoder's context
     costs no bits. Entropy parameters depend only on the residual's own hyper
     latent, never on x̂1, which keeps table selection independent of the

@@ -127,6 +127,10 @@ def run(settings: TrainSettings, build_step: Callable, resume: bool) -> Path:
     start, seconds = 0, 0.0
     if resume and checkpoint_path.exists():
         state = load_checkpoint(checkpoint_path)
+        split = tuple(state["settings"].get("residual_layers", settings.residual_layers))
+        if split != settings.residual_layers:  # same shapes, so loading would not notice
+            raise RDCError(f"{checkpoint_path} was trained with residual layers {','.join(map(str, split))}; "
+                           "resume it with the same --residual-layers")
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         aux_optimizer.load_state_dict(state["aux_optimizer"])
