@@ -13,38 +13,44 @@ install:
 test:
 	$(BIN)/python -m pytest -q
 
-# The recipe of the shipped weights (about six hours on two CPU cores): stages I and II, both continued
+# The recipe of the shipped weights (about seven hours on two CPU cores): stages I and II, both continued
 # with fresh, lower-rate schedules, then stage I twice more at lower λ for the lowest rates (session 4's and
 # session 6's runs, hence the folder names) and stage II on the result, then both once more (session 7's CPU
 # runs, runs/s8: its GPU runs in runs/s7 diverged, see README › Training), then both again with stage II
 # re-splitting the residual latent into layers of 12, 12 and 72 channels (session 8, runs/s9; the stage II
-# runs before it trained three equal layers of 32).
+# runs before it trained three equal layers of 32), then stage II once more with the residual synthesis
+# widened from 48 to 64 channels (session 9, runs/s10; the runs before it had 48). A run keeps the model
+# shape of the checkpoint it starts from: --residual-layers and --residual-synthesis appear where it changed.
 train:
-	$(BIN)/rdc train stage1 --iterations 10000 --out runs/default/stage1 --resume
+	$(BIN)/rdc train stage1 --iterations 10000 --out runs/default/stage1 --resume \
+		--residual-layers 32,32,32 --residual-synthesis 48
 	$(BIN)/rdc train stage2 --iterations 6000 --out runs/default/stage2 --resume \
-		--init runs/default/stage1/checkpoint.pt --residual-layers 32,32,32
+		--init runs/default/stage1/checkpoint.pt
 	$(BIN)/rdc train stage1 --iterations 5000 --lr 1.5e-4 --out runs/more/stage1 --resume \
 		--init runs/default/stage2/checkpoint.pt
 	$(BIN)/rdc train stage2 --iterations 9000 --lr 2e-4 --out runs/more/stage2 --resume \
-		--init runs/more/stage1/checkpoint.pt --residual-layers 32,32,32
+		--init runs/more/stage1/checkpoint.pt
 	$(BIN)/rdc train stage1 --iterations 4000 --lr 1e-4 --lambdas 0.0005 0.05 --out runs/s4/stage1 --resume \
 		--init runs/more/stage2/checkpoint.pt
 	$(BIN)/rdc train stage1 --iterations 2000 --lr 1e-4 --lambdas 0.0004 0.05 --out runs/s6/stage1 --resume \
 		--init runs/s4/stage1/checkpoint.pt
 	$(BIN)/rdc train stage2 --iterations 5000 --lr 2e-4 --out runs/s6/stage2 --resume \
-		--init runs/s6/stage1/checkpoint.pt --residual-layers 32,32,32
+		--init runs/s6/stage1/checkpoint.pt
 	$(BIN)/rdc train stage1 --iterations 4000 --lr 1e-4 --lambdas 0.0004 0.05 --out runs/s8/stage1 --resume \
 		--init runs/s6/stage2/checkpoint.pt
 	$(BIN)/rdc train stage2 --iterations 6000 --lr 1.5e-4 --out runs/s8/stage2 --resume \
-		--init runs/s8/stage1/checkpoint.pt --residual-layers 32,32,32
+		--init runs/s8/stage1/checkpoint.pt
 	$(BIN)/rdc train stage1 --iterations 8000 --lr 1e-4 --lambdas 0.0004 0.05 --seed 9 --out runs/s9/stage1 \
 		--resume --init runs/s8/stage2/checkpoint.pt
 	$(BIN)/rdc train stage2 --iterations 18000 --lr 2e-4 --seed 9 --out runs/s9/stage2 --resume \
-		--init runs/s9/stage1/checkpoint.pt
-	$(BIN)/rdc train export runs/s9/stage1 runs/s9/stage2 -o rdccodec/weights/default.pt \
+		--init runs/s9/stage1/checkpoint.pt --residual-layers 12,12,72
+	$(BIN)/rdc train stage2 --iterations 20000 --lr 2e-4 --seed 10 --out runs/s10/stage2 --resume \
+		--init runs/s9/stage2/checkpoint.pt --residual-synthesis 64
+	$(BIN)/rdc train export runs/s9/stage1 runs/s10/stage2 -o rdccodec/weights/default.pt \
 		--earlier runs/default/stage1 --earlier runs/default/stage2 --earlier runs/more/stage1 \
 		--earlier runs/more/stage2 --earlier runs/s4/stage1 --earlier runs/s6/stage1 \
-		--earlier runs/s6/stage2 --earlier runs/s8/stage1 --earlier runs/s8/stage2 --command "make train"
+		--earlier runs/s6/stage2 --earlier runs/s8/stage1 --earlier runs/s8/stage2 --earlier runs/s9/stage2 \
+		--command "make train"
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

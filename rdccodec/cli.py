@@ -353,6 +353,18 @@ def train():
     """Train the model: stage I (primary, cognition loss), stage II (residual layers)."""
 
 
+def _channel_counts(ctx, param, value: str | None) -> tuple[int, ...] | None:
+    if value is None:
+        return None
+    try:
+        counts = tuple(int(v) for v in value.split(","))
+    except ValueError:
+        counts = ()
+    if not counts or min(counts) < 1:
+        raise click.BadParameter("positive channel counts separated by commas, e.g. 12,12,72")
+    return counts
+
+
 def _train_options(f):
     options = [
         click.option("--data", multiple=True, default=["../shared/data/train"], show_default=True,
@@ -369,6 +381,13 @@ def _train_options(f):
         click.option("--lambdas", type=(float, float), default=None,
                      help="λ of the lowest and the highest rate level (default: the stage's own)."),
         click.option("--resume", is_flag=True, help="Continue from the run folder's checkpoint."),
+        click.option("--residual-layers", callback=_channel_counts,
+                     help="Residual latent channels of each scalable layer, comma-separated (default: as in "
+                          "--init or the resumed checkpoint, else 12,12,72)."),
+        click.option("--residual-synthesis", "residual_synthesis_hidden", type=click.IntRange(min=1),
+                     help="Width of the residual synthesis (default: as in --init or the resumed checkpoint, "
+                          "else the model's own). A narrower one in --init is widened without changing its "
+                          "output, and training goes on from there."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -380,8 +399,6 @@ def _train(stage, init=None, **kw):
     from .train.loop import TrainSettings, run as run_training
 
     resume = kw.pop("resume")
-    if kw.get("residual_layers") is None:
-        kw.pop("residual_layers", None)  # the model's own
     settings = TrainSettings(stage=stage, data=list(kw.pop("data")), init=init, **kw)
     path = run_training(settings, stage1.build if stage == 1 else stage2.build, resume=resume)
     click.echo(f"checkpoint: {path}")
@@ -402,29 +419,15 @@ def train_stage1(init, **kw):
     _train(1, init=init, **kw)
 
 
-def _channel_counts(ctx, param, value: str | None) -> tuple[int, ...] | None:
-    if value is None:
-        return None
-    try:
-        counts = tuple(int(v) for v in value.split(","))
-    except ValueError:
-        counts = ()
-    if not counts or min(counts) < 1:
-        raise click.BadParameter("positive channel counts separated by commas, e.g. 12,12,72")
-    return counts
-
-
 @train.command("stage2", epilog="""\b
 Examples:
   rdc train stage2 --iterations 6000 --out runs/default/stage2 --init runs/default/stage1/checkpoint.pt
   rdc train stage2 --iterations 6000 --out runs/equal/stage2 --init runs/default/stage1/checkpoint.pt --residual-layers 32,32,32
+  rdc train stage2 --iterations 9000 --out runs/wide/stage2 --init runs/default/stage2/checkpoint.pt --residual-synthesis 96
 """)
 @_train_options
 @click.option("--init", required=True, type=click.Path(exists=True, dir_okay=False),
               help="Stage I checkpoint; its primary branch stays frozen.")
-@click.option("--residual-layers", callback=_channel_counts,
-              help="Residual latent channels of each scalable layer, comma-separated (default: the model's "
-                   "own, 12,12,72).")
 def train_stage2(init, **kw):
     """Residual layers on the frozen primary branch."""
     _train(2, init=init, **kw)

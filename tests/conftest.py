@@ -14,8 +14,8 @@ from rdccodec.nets.model import ModelConfig, RDCModel, save_weights
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 KODAK = SHARED / "kodak"
-SMALL = ModelConfig(hidden=16, latent=32, hyper=16, residual_hidden=16, residual_hyper=16,
-                    residual_layers=(4, 8, 12))
+SMALL = ModelConfig(hidden=16, latent=32, hyper=16, residual_hidden=16, residual_synthesis_hidden=16,
+                    residual_hyper=16, residual_layers=(4, 8, 12))
 
 
 def make_weights(path: Path, seed: int) -> Path:

@@ -10,6 +10,7 @@ from rdccodec.errors import RDCError
 from rdccodec.nets.blocks import GainedHyperprior, SubpixelConv, deconv
 from rdccodec.nets.exact import FLOAT32_EXACT, ExactConv, integer_weights
 from rdccodec.nets.model import ModelConfig, RDCModel, load_weights, save_weights
+from rdccodec.train.widen import widen_state
 
 from .conftest import SMALL
 
@@ -127,8 +128,27 @@ def test_weights_keep_learned_parameters_in_fp16_and_constants_exact(tmp_path):
 def test_weights_from_before_residual_layers_split_their_latent_equally():
     old = dataclasses.asdict(SMALL)
     old.pop("residual_layers")
+    old.pop("residual_synthesis_hidden")
     config = ModelConfig.from_dict({**old, "residual_latent": 24, "layers": 3})
     assert config.residual_layers == (8, 8, 8) and config.layers == 3
+    assert config.residual_synthesis_hidden == config.residual_hidden  # one residual width then
+
+
+def test_a_widened_residual_synthesis_computes_what_the_narrow_one_did():
+    torch.manual_seed(0)
+    narrow = RDCModel(SMALL).eval()
+    wide = RDCModel(dataclasses.replace(SMALL, residual_synthesis_hidden=24)).eval()
+    wide.load_state_dict(widen_state(wide, narrow.state_dict()))
+    assert wide.residual.g_s[0].weight.shape == (24, 24, 5, 5)
+    x = torch.rand(2, 3, 64, 64)
+    level, active = torch.tensor([0.5, 4.0]), torch.tensor([1, 3])
+    with torch.no_grad():
+        x_hat = narrow.primary(x, level)["x_hat"].clamp(0, 1)
+        expected = narrow.residual(x - x_hat, x_hat, level, active)["r_hat"]
+        got = wide.residual(x - x_hat, x_hat, level, active)["r_hat"]
+    assert torch.equal(got, expected)
+    with pytest.raises(ValueError, match="does not fit"):
+        widen_state(narrow, wide.state_dict())
 
 
 def test_a_layer_mask_keeps_exactly_the_channels_of_its_groups():

@@ -76,8 +76,9 @@ def test_continued_training_starts_from_its_init_and_its_card_records_the_earlie
     assert torch.equal(weights(s3)[key], weights(s2)[key])  # stage I trains the primary branch only
     assert run("stage2", "--iterations", "1", "--out", str(s4), "--init", str(s3 / "checkpoint.pt"),
                "--residual-layers", "32,32,32", *common).exit_code == 0
-    with pytest.raises(RDCError, match="resume it with the same --residual-layers"):
-        run("stage2", "--iterations", "2", "--out", str(s4), "--init", str(s3 / "checkpoint.pt"), "--resume", *common)
+    with pytest.raises(RDCError, match="trained with residual layers 32,32,32 .* resume it with the same options"):
+        run("stage2", "--iterations", "2", "--out", str(s4), "--init", str(s3 / "checkpoint.pt"), "--resume",
+            "--residual-layers", "12,12,72", *common)
     with pytest.raises(RDCError, match="do not fit this model"):
         run("stage2", "--iterations", "1", "--out", str(tmp_path / "s5"), "--init", str(s3 / "checkpoint.pt"),
             "--residual-layers", "10,10", *common)
@@ -93,6 +94,30 @@ def test_continued_training_starts_from_its_init_and_its_card_records_the_earlie
     assert "training photos" in card["synthesis_ranges"]
     assert card["config"]["residual_layers"] == [32, 32, 32]
     assert Codec(out).model.residual.hyperprior.group_channels == (32, 32, 32)
+
+    # a wider residual synthesis starts from the narrower one's weights; its width is part of the run
+    wide = tmp_path / "wide"
+    assert run("stage2", "--iterations", "1", "--out", str(wide), "--init", str(s3 / "checkpoint.pt"),
+               "--residual-synthesis", "80", "--lr", "1e-30", *common).exit_code == 0
+    trained = weights(wide)
+    assert trained["residual.g_s.0.weight"].shape == (80, 80, 5, 5)
+    assert torch.equal(trained["residual.g_s.0.weight"][:48, :48], weights(s3)["residual.g_s.0.weight"].float())
+    with pytest.raises(RDCError, match="residual synthesis width 80; resume it with the same options"):
+        run("stage2", "--iterations", "2", "--out", str(wide), "--init", str(s3 / "checkpoint.pt"), "--resume",
+            "--residual-synthesis", "48", *common)
+    with pytest.raises(RDCError, match="do not fit this model"):
+        run("stage2", "--iterations", "1", "--out", str(tmp_path / "narrow"), "--init", str(wide / "checkpoint.pt"),
+            "--residual-synthesis", "48", *common)
+    assert run("stage1", "--iterations", "1", "--out", str(tmp_path / "after"), "--init", str(wide / "checkpoint.pt"),
+               *common).exit_code == 0  # a run continued from another keeps its shape
+    assert weights(tmp_path / "after")["residual.g_s.0.weight"].shape == (80, 80, 5, 5)
+    out = tmp_path / "wide.pt"
+    assert run("export", str(s3), str(wide), "-o", str(out)).exit_code == 0
+    assert json.loads(out.with_suffix(".json").read_text())["config"]["residual_synthesis_hidden"] == 80
+    codec = Codec(out)
+    assert codec.model.config.residual_synthesis_hidden == 80
+    image = np.random.default_rng(2).integers(0, 256, (40, 50, 3), dtype=np.uint8)
+    assert codec.decode(codec.encode(image, rate=5)).image.size == (50, 40)
 
 
 def test_a_folder_without_photos_or_checkpoint_is_a_clear_error(tmp_path):

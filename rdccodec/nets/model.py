@@ -21,6 +21,9 @@ class ModelConfig:
     latent: int = 128
     hyper: int = 64
     residual_hidden: int = 48
+    residual_synthesis_hidden: int = 48
+    """Width of the residual synthesis (context, merge, g_s), apart from the analysis' so that the decoder's
+    capacity can grow without slowing the encoder, which never runs it."""
     residual_hyper: int = 48
     levels: int = 6
     residual_layers: tuple[int, ...] = (12, 12, 72)
@@ -38,8 +41,9 @@ class ModelConfig:
     @classmethod
     def from_dict(cls, config: dict) -> "ModelConfig":
         """The config a weights file records; files written before `residual_layers` split an equal
-        `residual_latent` into `layers` groups."""
+        `residual_latent` into `layers` groups, and those before `residual_synthesis_hidden` had one residual width."""
         config = dict(config)
+        config.setdefault("residual_synthesis_hidden", config["residual_hidden"])
         if "layers" in config:
             layers, latent = config.pop("layers"), config.pop("residual_latent")
             config["residual_layers"] = (latent // layers,) * layers
@@ -54,7 +58,7 @@ class RDCModel(nn.Module):
         self.config = config
         self.primary = PrimaryBranch(config.hidden, config.latent, config.hyper, config.levels)
         self.residual = ResidualBranch(
-            config.residual_hidden, config.residual_layers, config.residual_hyper, config.levels)
+            config.residual_hidden, config.residual_synthesis_hidden, config.residual_layers, config.residual_hyper, config.levels)
         self.ranges: dict[str, Tensor] | None = None
         """Input ranges of the synthesis layers (:func:`exact.calibrate`), saved with the weights."""
 

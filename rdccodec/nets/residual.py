@@ -20,13 +20,14 @@ class ResidualBranch(nn.Module):
     primary synthesis.
     """
 
-    def __init__(self, hidden: int, layer_channels: tuple[int, ...], hyper: int, levels: int):
+    def __init__(self, hidden: int, synthesis_hidden: int, layer_channels: tuple[int, ...], hyper: int,
+                 levels: int):
         super().__init__()
         latent = sum(layer_channels)
         self.g_a = analysis(6, hidden, latent, 3)
-        self.context = conv(3 * 64, hidden, 3, 1)
-        self.merge = conv(latent + hidden, hidden, 3, 1)
-        self.g_s = synthesis(hidden, hidden, 3, 3)
+        self.context = conv(3 * 64, synthesis_hidden, 3, 1)
+        self.merge = conv(latent + synthesis_hidden, synthesis_hidden, 3, 1)
+        self.g_s = synthesis(synthesis_hidden, synthesis_hidden, 3, 3)
         self.hyperprior = GainedHyperprior(layer_channels, hyper, levels)
 
     def analyse(self, residual: Tensor, x_hat: Tensor) -> Tensor:

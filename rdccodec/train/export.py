@@ -8,9 +8,9 @@ from pathlib import Path
 import torch
 
 from ..nets.exact import HEADROOM, calibrate
-from ..nets.model import ModelConfig, RDCModel, save_weights
+from ..nets.model import RDCModel, save_weights
 from .data import find_images, load_photo
-from .loop import load_checkpoint
+from .loop import checkpoint_config, load_checkpoint
 
 CALIBRATION_PHOTOS = 24
 
@@ -55,8 +55,7 @@ def export(stage1_dir: str, stage2_dir: str, out: str, command: str, notes: str 
     """Write `out` (weights) and `out` with .json (card); returns the card. `earlier` are the run folders
     the two stages continued from (``--init``), oldest first, recorded so the card tells the whole training."""
     state = load_checkpoint(Path(stage2_dir) / "checkpoint.pt")
-    # runs from before --residual-layers trained three equal layers
-    model = RDCModel(ModelConfig(residual_layers=state["settings"].get("residual_layers", (32, 32, 32))))
+    model = RDCModel(checkpoint_config(state))
     model.load_state_dict(state["model"])
     # Round the parameters to fp16 first so the integer CDF tables describe exactly the shipped weights.
     with torch.no_grad():

@@ -17,6 +17,7 @@ from tqdm import tqdm
 from ..errors import RDCError
 from ..nets.model import ModelConfig, RDCModel
 from .data import CropSampler
+from .widen import widen_state
 
 
 @dataclasses.dataclass
@@ -34,9 +35,16 @@ class TrainSettings:
     checkpoint_every: int = 200
     threads: int = 2
     device: str = "cpu"  # "cuda" trains on a GPU; checkpoints are device-independent
-    residual_layers: tuple[int, ...] = ModelConfig.residual_layers  # channels of each residual layer
+    # The model's shape. None: as the checkpoint resumed or started from (--init) has it, else the default.
+    residual_layers: tuple[int, ...] | None = None  # channels of each residual layer
+    residual_synthesis_hidden: int | None = None
+
+    def model_config(self) -> ModelConfig:
+        return ModelConfig(residual_layers=self.residual_layers,
+                           residual_synthesis_hidden=self.residual_synthesis_hidden)
 
 
+MODEL_OPTIONS = ("residual_layers", "residual_synthesis_hidden")  # the settings that shape the model
 MAX_SKIPPED = 10  # consecutive non-finite iterations before training stops
 
 
@@ -58,12 +66,46 @@ def load_checkpoint(path) -> dict:
     return state
 
 
-def _load_model(model: RDCModel, path) -> None:
+def checkpoint_config(state: dict) -> ModelConfig:
+    """The model a checkpoint holds; runs from before an option trained that option's old value."""
+    settings = state["settings"]
+    return ModelConfig(residual_layers=settings.get("residual_layers", (32, 32, 32)),
+                       residual_synthesis_hidden=settings.get("residual_synthesis_hidden", 48))
+
+
+def _settle_model_options(settings: TrainSettings, config: ModelConfig) -> TrainSettings:
+    """`settings` with each model option it leaves open (None) taken from `config`."""
+    return dataclasses.replace(settings, **{option: getattr(config, option) for option in MODEL_OPTIONS
+                                            if getattr(settings, option) is None})
+
+
+def _resumed_settings(settings: TrainSettings, state: dict, path) -> TrainSettings:
+    """`settings` with the model shape the checkpoint was trained with, which any option given must match
+    (a layer split has the same shapes, so loading would not notice)."""
+    trained = checkpoint_config(state)
+    for option in MODEL_OPTIONS:
+        if getattr(settings, option) not in (None, getattr(trained, option)):
+            raise RDCError(f"{path} was trained with residual layers {','.join(map(str, trained.residual_layers))} "
+                           f"and residual synthesis width {trained.residual_synthesis_hidden}; resume it with "
+                           "the same options")
+    return _settle_model_options(settings, trained)
+
+
+def _load_model(model: RDCModel, state: dict, path) -> None:
+    """Load checkpoint `state` into `model`, widening a narrower residual synthesis (:mod:`.widen`)."""
+    config = model.config
+    narrower = checkpoint_config(state).residual_synthesis_hidden
     try:
-        model.load_state_dict(load_checkpoint(path)["model"])
+        if narrower < config.residual_synthesis_hidden:
+            narrow = RDCModel(dataclasses.replace(config, residual_synthesis_hidden=narrower))
+            narrow.load_state_dict(state["model"])
+            model.load_state_dict(widen_state(model, narrow.state_dict()))
+        else:
+            model.load_state_dict(state["model"])
     except RuntimeError:  # shapes: another width, or residual layers summing to another latent
         raise RDCError(f"{path}: its networks do not fit this model (residual layers "
-                       f"{'+'.join(map(str, model.config.residual_layers))})") from None
+                       f"{'+'.join(map(str, config.residual_layers))}, residual synthesis width "
+                       f"{config.residual_synthesis_hidden})") from None
 
 
 def _atomic_save(obj, path: Path) -> None:
@@ -112,9 +154,15 @@ def run(settings: TrainSettings, build_step: Callable, resume: bool) -> Path:
     out = Path(settings.out)
     out.mkdir(parents=True, exist_ok=True)
     checkpoint_path = out / "checkpoint.pt"
-    model = RDCModel(ModelConfig(residual_layers=settings.residual_layers))
-    if settings.init and not (resume and checkpoint_path.exists()):
-        _load_model(model, settings.init)
+    state = load_checkpoint(checkpoint_path) if resume and checkpoint_path.exists() else None
+    init = load_checkpoint(settings.init) if settings.init and state is None else None
+    if state is not None:
+        settings = _resumed_settings(settings, state, checkpoint_path)
+    else:
+        settings = _settle_model_options(settings, checkpoint_config(init) if init else ModelConfig())
+    model = RDCModel(settings.model_config())
+    if init is not None:
+        _load_model(model, init, settings.init)
     parameters, step, extra = build_step(model, settings.lambdas)
     model.to(device)
     extra.to(device)
@@ -125,12 +173,7 @@ def run(settings: TrainSettings, build_step: Callable, resume: bool) -> Path:
     sampler = CropSampler(settings.data, settings.crop, settings.seed)
     generator = torch.Generator().manual_seed(settings.seed + 1)
     start, seconds = 0, 0.0
-    if resume and checkpoint_path.exists():
-        state = load_checkpoint(checkpoint_path)
-        split = tuple(state["settings"].get("residual_layers", settings.residual_layers))
-        if split != settings.residual_layers:  # same shapes, so loading would not notice
-            raise RDCError(f"{checkpoint_path} was trained with residual layers {','.join(map(str, split))}; "
-                           "resume it with the same --residual-layers")
+    if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         aux_optimizer.load_state_dict(state["aux_optimizer"])
