@@ -6,7 +6,7 @@ for its Python 3.12), site/ (the EfficientNet-Lite0 weight package with its tens
 halves it), init.pt (the weights to continue from: learned parameters as fp16, buffers exact, see
 ``save_weights``) and train/ (all COCO photos and an even spread of the BSDS500 ones, as many as fit).
 
-Usage: python scripts/gpu_bundle.py runs/s9/stage2/checkpoint.pt   (.gpu/ is git-ignored; name it in carry)
+Usage: python scripts/gpu_bundle.py runs/s10/stage2/checkpoint.pt   (.gpu/ is git-ignored; name it in carry)
 """
 from __future__ import annotations
 
@@ -56,11 +56,14 @@ def main() -> None:
     torch.save(OrderedDict((k, v.half() if v.is_floating_point() else v) for k, v in state.items()),
                target / "models" / Path(weights).name)
 
-    from rdccodec.nets.model import ModelConfig, RDCModel, half_state
-    from rdccodec.train.loop import load_checkpoint
-    model = RDCModel(ModelConfig())
-    model.load_state_dict(load_checkpoint(args.init)["model"])
-    torch.save({"model": half_state(model)}, out / "init.pt")
+    from rdccodec.nets.model import RDCModel, half_state
+    from rdccodec.train.loop import MODEL_OPTIONS, checkpoint_config, load_checkpoint
+    checkpoint = load_checkpoint(args.init)
+    config = checkpoint_config(checkpoint)
+    model = RDCModel(config)
+    model.load_state_dict(checkpoint["model"])
+    shape = {option: getattr(config, option) for option in MODEL_OPTIONS}  # what --init reads of its settings
+    torch.save({"model": half_state(model), "settings": shape}, out / "init.pt")
 
     tracked = subprocess.run(["git", "ls-files", "-z"], capture_output=True, check=True).stdout.split(b"\0")
     tree = sum(os.path.getsize(p) for p in tracked if p and os.path.exists(p))
