@@ -386,7 +386,7 @@ def _train_options(f):
                           "--init or the resumed checkpoint, else 12,12,72)."),
         click.option("--residual-synthesis", "residual_synthesis_hidden", type=click.IntRange(min=1),
                      help="Width of the residual synthesis (default: as in --init or the resumed checkpoint, "
-                          "else the model's own). A narrower one in --init is widened without changing its "
+                          "else 64). A narrower one in --init is widened without changing its "
                           "output, and training goes on from there."),
     ]
     for option in reversed(options):
