@@ -101,7 +101,8 @@ def test_continued_training_starts_from_its_init_and_its_card_records_the_earlie
                "--residual-synthesis", "80", "--lr", "1e-30", *common).exit_code == 0
     trained = weights(wide)
     assert trained["residual.g_s.0.weight"].shape == (80, 80, 5, 5)
-    assert torch.equal(trained["residual.g_s.0.weight"][:48, :48], weights(s3)["residual.g_s.0.weight"].float())
+    narrow = weights(s3)["residual.g_s.0.weight"]
+    assert narrow.shape[0] < 80 and torch.equal(trained["residual.g_s.0.weight"][:len(narrow), :len(narrow)], narrow)
     with pytest.raises(RDCError, match="residual synthesis width 80; resume it with the same options"):
         run("stage2", "--iterations", "2", "--out", str(wide), "--init", str(s3 / "checkpoint.pt"), "--resume",
             "--residual-synthesis", "48", *common)
