@@ -40,11 +40,11 @@ class TrainSettings:
     residual_synthesis_hidden: int | None = None
 
     def model_config(self) -> ModelConfig:
-        return ModelConfig(residual_layers=self.residual_layers,
-                           residual_synthesis_hidden=self.residual_synthesis_hidden)
+        return ModelConfig(**{option: getattr(self, option) for option in MODEL_OPTIONS})
 
 
-MODEL_OPTIONS = ("residual_layers", "residual_synthesis_hidden")  # the settings that shape the model
+MODEL_OPTIONS = {"residual_layers": (32, 32, 32), "residual_synthesis_hidden": 48}
+"""The settings that shape the model, each with the value runs had before the option existed."""
 MAX_SKIPPED = 10  # consecutive non-finite iterations before training stops
 
 
@@ -68,9 +68,7 @@ def load_checkpoint(path) -> dict:
 
 def checkpoint_config(state: dict) -> ModelConfig:
     """The model a checkpoint holds; runs from before an option trained that option's old value."""
-    settings = state["settings"]
-    return ModelConfig(residual_layers=settings.get("residual_layers", (32, 32, 32)),
-                       residual_synthesis_hidden=settings.get("residual_synthesis_hidden", 48))
+    return ModelConfig(**{option: state["settings"].get(option, old) for option, old in MODEL_OPTIONS.items()})
 
 
 def _settle_model_options(settings: TrainSettings, config: ModelConfig) -> TrainSettings:

@@ -1,7 +1,6 @@
 """Start a wider network from a narrower one's checkpoint without changing what it computes."""
 from __future__ import annotations
 
-import torch
 from torch import Tensor, nn
 
 
