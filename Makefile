@@ -46,10 +46,15 @@ train:
 		--init runs/s9/stage1/checkpoint.pt --residual-layers 12,12,72
 	$(BIN)/rdc train stage2 --iterations 20000 --lr 2e-4 --seed 10 --out runs/s10/stage2 --resume \
 		--init runs/s9/stage2/checkpoint.pt --residual-synthesis 64
-	$(BIN)/rdc train export runs/s9/stage1 runs/s10/stage2 -o rdccodec/weights/default.pt \
+	$(BIN)/rdc train stage1 --iterations 10000 --lr 1e-4 --lambdas 0.0004 0.05 --seed 11 --out runs/s11/stage1 \
+		--resume --init runs/s10/stage2/checkpoint.pt
+	$(BIN)/rdc train stage2 --iterations 10000 --lr 1.5e-4 --seed 11 --out runs/s11/stage2 --resume \
+		--init runs/s11/stage1/checkpoint.pt
+	$(BIN)/rdc train export runs/s11/stage1 runs/s11/stage2 -o rdccodec/weights/default.pt \
 		--earlier runs/default/stage1 --earlier runs/default/stage2 --earlier runs/more/stage1 \
 		--earlier runs/more/stage2 --earlier runs/s4/stage1 --earlier runs/s6/stage1 \
-		--earlier runs/s6/stage2 --earlier runs/s8/stage1 --earlier runs/s8/stage2 --earlier runs/s9/stage2 \
+		--earlier runs/s6/stage2 --earlier runs/s8/stage1 --earlier runs/s8/stage2 --earlier runs/s9/stage1 \
+		--earlier runs/s9/stage2 --earlier runs/s10/stage2 \
 		--command "make train"
 
 clean:

@@ -6,7 +6,7 @@ for its Python 3.12), site/ (the EfficientNet-Lite0 weight package with its tens
 halves it), init.pt (the weights to continue from: learned parameters as fp16, buffers exact, see
 ``save_weights``) and train/ (all COCO photos and an even spread of the BSDS500 ones, as many as fit).
 
-Usage: python scripts/gpu_bundle.py runs/s10/stage2/checkpoint.pt   (.gpu/ is git-ignored; name it in carry)
+Usage: python scripts/gpu_bundle.py runs/s11/stage2/checkpoint.pt   (.gpu/ is git-ignored; name it in carry)
 """
 from __future__ import annotations
 
