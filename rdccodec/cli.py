@@ -413,7 +413,7 @@ Examples:
 """)
 @_train_options
 @click.option("--init", type=click.Path(exists=True, dir_okay=False),
-              help="Start from this checkpoint's weights (a fresh schedule and optimiser).")
+              help="Start from this checkpoint's or weights file's networks (a fresh schedule and optimiser).")
 def train_stage1(init, **kw):
     """Primary branch with gain units: rate + λ_level·(cognition + local MSE)."""
     _train(1, init=init, **kw)
@@ -427,7 +427,7 @@ Examples:
 """)
 @_train_options
 @click.option("--init", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="Stage I checkpoint; its primary branch stays frozen.")
+              help="Stage I checkpoint (or weights file); its primary branch stays frozen.")
 def train_stage2(init, **kw):
     """Residual layers on the frozen primary branch."""
     _train(2, init=init, **kw)
@@ -436,14 +436,16 @@ def train_stage2(init, **kw):
 @train.command("export", epilog="""\b
 Examples:
   rdc train export runs/default/stage1 runs/default/stage2 -o rdccodec/weights/default.pt --command "make train"
+  rdc train export runs/gpu/stage1 runs/gpu/stage2 -o rdccodec/weights/default.pt --earlier runs/s11/weights.json
 """)
 @click.argument("stage1_dir", type=click.Path(exists=True, file_okay=False))
 @click.argument("stage2_dir", type=click.Path(exists=True, file_okay=False))
 @click.option("-o", "--output", required=True, help="Weights file; the card goes beside it as .json.")
 @click.option("--command", "command", default="", help="The training command, for the card.")
 @click.option("--notes", default="", help="Free text for the card.")
-@click.option("--earlier", multiple=True, type=click.Path(exists=True, file_okay=False),
-              help="A run folder the stages continued from (repeatable, oldest first); recorded in the card.")
+@click.option("--earlier", multiple=True, type=click.Path(exists=True),
+              help="A run folder, or the model card (.json) of weights, the stages continued from (repeatable, "
+                   "oldest first); recorded in the card.")
 def train_export(stage1_dir, stage2_dir, output, command, notes, earlier):
     """Write fp16 weights with their integer entropy tables and the JSON model card."""
     from .train.export import export

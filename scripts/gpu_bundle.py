@@ -4,9 +4,10 @@ The device machine has PyTorch, timm, click, tqdm and Pillow but no compressai a
 and it cannot reach a package registry or ../shared. So .gpu/ holds: whl/ (compressai and pytorch-msssim
 for its Python 3.12), site/ (the EfficientNet-Lite0 weight package with its tensors stored as fp16, which
 halves it), init.pt (the weights to continue from: learned parameters as fp16, buffers exact, see
-``save_weights``) and train/ (all COCO photos and an even spread of the BSDS500 ones, as many as fit).
+``half_state``) and train/ (all COCO photos and an even spread of the BSDS500 ones, as many as fit).
 
-Usage: python scripts/gpu_bundle.py runs/s11/stage2/checkpoint.pt   (.gpu/ is git-ignored; name it in carry)
+Usage: python scripts/gpu_bundle.py rdccodec/weights/default.pt   (or a run's checkpoint.pt; .gpu/ is
+git-ignored: name it in carry)
 """
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def _size(root: Path) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("init", help="training checkpoint to continue from")
+    parser.add_argument("init", help="training checkpoint or weights file to continue from")
     parser.add_argument("--data", default="../shared/data/train")
     parser.add_argument("--out", default=".gpu")
     args = parser.parse_args()

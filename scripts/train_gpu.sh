@@ -11,6 +11,7 @@ SECONDS1=${1:?seconds for stage I}
 SECONDS2=${2:?seconds for stage II}
 DEVICE=${DEVICE:-cuda}
 OUT=${OUT:-/tmp/out}
+RUN=${RUN:-runs/gpu}  # where the runs train there; the settings.json that comes back records it
 COMMON=(--data .gpu/train --batch "${BATCH:-16}" --crop "${CROP:-256}" --device "$DEVICE" --threads 4)
 
 [ "${INSTALL:-1}" = 0 ] || python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .gpu/whl/*.whl
@@ -44,12 +45,12 @@ rdc train stage1 "${COMMON[@]}" --iterations 120 --out /tmp/probe1 --init .gpu/i
 N1=$(iterations_for /tmp/probe1/log.csv "$SECONDS1")
 echo "stage I: $N1 iterations"
 rdc train stage1 "${COMMON[@]}" --iterations "$N1" --lr 1.5e-4 --lambdas 0.0004 0.05 \
-    --out runs/s7/stage1 --init .gpu/init.pt
-slim runs/s7/stage1 stage1
+    --out "$RUN"/stage1 --init .gpu/init.pt
+slim "$RUN"/stage1 stage1
 
-rdc train stage2 "${COMMON[@]}" --iterations 120 --out /tmp/probe2 --init runs/s7/stage1/checkpoint.pt
+rdc train stage2 "${COMMON[@]}" --iterations 120 --out /tmp/probe2 --init "$RUN"/stage1/checkpoint.pt
 N2=$(iterations_for /tmp/probe2/log.csv "$SECONDS2")
 echo "stage II: $N2 iterations"
-rdc train stage2 "${COMMON[@]}" --iterations "$N2" --lr 2e-4 --out runs/s7/stage2 \
-    --init runs/s7/stage1/checkpoint.pt
-slim runs/s7/stage2 stage2
+rdc train stage2 "${COMMON[@]}" --iterations "$N2" --lr 2e-4 --out "$RUN"/stage2 \
+    --init "$RUN"/stage1/checkpoint.pt
+slim "$RUN"/stage2 stage2

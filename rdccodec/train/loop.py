@@ -54,16 +54,28 @@ def geometric_lambda(low: float, high: float, levels: int, level: torch.Tensor) 
 
 
 def load_checkpoint(path) -> dict:
-    """A checkpoint written by :func:`run`, or a one-line error naming the file."""
+    """A checkpoint written by :func:`run`, or a weights file as one (training continues from shipped
+    weights), or a one-line error naming the file."""
     try:
         state = torch.load(path, weights_only=False, map_location="cpu")
     except FileNotFoundError:
         raise RDCError(f"{path}: no such checkpoint") from None
     except Exception as e:  # not a torch file, or damaged
         raise RDCError(f"{path}: not a training checkpoint ({type(e).__name__})") from None
+    if isinstance(state, dict) and {"config", "state"} <= state.keys():
+        return _weights_as_checkpoint(state)
     if not isinstance(state, dict) or "model" not in state:
         raise RDCError(f"{path}: not a training checkpoint")
     return state
+
+
+def _weights_as_checkpoint(blob: dict) -> dict:
+    """A weights file's networks with a training model's empty entropy tables (it rebuilds them when it
+    exports), and the model shape as a checkpoint's settings record it."""
+    config = ModelConfig.from_dict(blob["config"])
+    fresh = RDCModel(config).state_dict()
+    model = {k: v if v.shape == fresh[k].shape else fresh[k] for k, v in blob["state"].items()}
+    return {"model": model, "settings": {option: getattr(config, option) for option in MODEL_OPTIONS}}
 
 
 def checkpoint_config(state: dict) -> ModelConfig:
