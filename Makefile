@@ -61,8 +61,9 @@ train:
 
 # Then both stages once more on a CUDA machine, from those weights (session 11, one lent H100; about eight
 # minutes): batch 16 × 256-px crops, each stage's iterations set by a probe of its speed (README › Training).
-# There the device's 600-second call limit cut stage II at iteration 2 400; it was resumed (--resume) to its
-# planned 3 496. The card records both runs and, through runs/s11/weights.json, every run before them.
+# There the device's 600-second call limit stopped stage II at iteration 2 440; it was resumed (--resume) from
+# its checkpoint at 2 400 to its planned 3 496. The card records both runs and, through runs/s11/weights.json,
+# every run before them.
 train-gpu:
 	$(BIN)/python scripts/gpu_bundle.py runs/s11/weights.pt
 	PATH=$(abspath $(BIN)):$$PATH INSTALL=0 RUN=runs/gpu OUT=runs/gpu-slim bash scripts/train_gpu.sh 310 160
