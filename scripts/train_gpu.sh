@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # Continue both training stages on a lent GPU within a fixed time, then leave slim checkpoints in $OUT.
 #
-# Usage (on the device machine, repo root): bash scripts/train_gpu.sh SECONDS_STAGE1 SECONDS_STAGE2
+# Usage (on the device machine, repo root): [LIMIT=SECONDS] bash scripts/train_gpu.sh SECONDS_STAGE1 SECONDS_STAGE2
 # Needs .gpu/ (ignored, carried), made here by scripts/gpu_bundle.py: wheels, the EfficientNet-Lite0
 # weights, init.pt (the weights to continue from) and the training photos.
 # Each stage first runs a short probe to measure its iterations per second, then trains for as many
-# iterations as fit its seconds, so its cosine schedule runs to the end.
+# iterations as fit its seconds, so its cosine schedule runs to the end. With LIMIT (the seconds the whole
+# script may take, e.g. a device call's limit), stage II shrinks to what stage I left of it: session 11's
+# machine ran slower than its probes and a call limit cut stage II short.
 set -euo pipefail
 SECONDS1=${1:?seconds for stage I}
 SECONDS2=${2:?seconds for stage II}
 DEVICE=${DEVICE:-cuda}
 OUT=${OUT:-/tmp/out}
+LIMIT=${LIMIT:-0}
 RUN=${RUN:-runs/gpu}  # where the runs train there; the settings.json that comes back records it
 COMMON=(--data .gpu/train --batch "${BATCH:-16}" --crop "${CROP:-256}" --device "$DEVICE" --threads 4)
 
@@ -49,6 +52,9 @@ rdc train stage1 "${COMMON[@]}" --iterations "$N1" --lr 1.5e-4 --lambdas 0.0004 
 slim "$RUN"/stage1 stage1
 
 rdc train stage2 "${COMMON[@]}" --iterations 120 --out /tmp/probe2 --init "$RUN"/stage1/checkpoint.pt
+if [ "$LIMIT" -gt 0 ] && [ $((LIMIT - SECONDS - 30)) -lt "$SECONDS2" ]; then  # 30 s: start-up and slim
+    SECONDS2=$((LIMIT - SECONDS - 30))
+fi
 N2=$(iterations_for /tmp/probe2/log.csv "$SECONDS2")
 echo "stage II: $N2 iterations"
 rdc train stage2 "${COMMON[@]}" --iterations "$N2" --lr 2e-4 --out "$RUN"/stage2 \
