@@ -58,13 +58,12 @@ def main() -> None:
                target / "models" / Path(weights).name)
 
     from rdccodec.nets.model import RDCModel, half_state
-    from rdccodec.train.loop import MODEL_OPTIONS, checkpoint_config, load_checkpoint
+    from rdccodec.train.loop import checkpoint_config, load_checkpoint, shape_settings
     checkpoint = load_checkpoint(args.init)
     config = checkpoint_config(checkpoint)
     model = RDCModel(config)
     model.load_state_dict(checkpoint["model"])
-    shape = {option: getattr(config, option) for option in MODEL_OPTIONS}  # what --init reads of its settings
-    torch.save({"model": half_state(model), "settings": shape}, out / "init.pt")
+    torch.save({"model": half_state(model), "settings": shape_settings(config)}, out / "init.pt")
 
     tracked = subprocess.run(["git", "ls-files", "-z"], capture_output=True, check=True).stdout.split(b"\0")
     tree = sum(os.path.getsize(p) for p in tracked if p and os.path.exists(p))

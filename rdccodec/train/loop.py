@@ -75,7 +75,12 @@ def _weights_as_checkpoint(blob: dict) -> dict:
     config = ModelConfig.from_dict(blob["config"])
     fresh = RDCModel(config).state_dict()
     model = {k: v if v.shape == fresh[k].shape else fresh[k] for k, v in blob["state"].items()}
-    return {"model": model, "settings": {option: getattr(config, option) for option in MODEL_OPTIONS}}
+    return {"model": model, "settings": shape_settings(config)}
+
+
+def shape_settings(config: ModelConfig) -> dict:
+    """The model options of `config` as a checkpoint's settings record them (what ``--init`` reads)."""
+    return {option: getattr(config, option) for option in MODEL_OPTIONS}
 
 
 def checkpoint_config(state: dict) -> ModelConfig:
