@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install test train train-gpu train-s12 train-s13 clean
+.PHONY: install test train train-gpu train-s12 train-s13 train-s14 clean
 
 install:
 	$(PYTHON) -m venv $(VENV)
@@ -13,8 +13,8 @@ install:
 test:
 	$(BIN)/python -m pytest -q
 
-# The recipe of the shipped weights, `make train train-gpu train-s12 train-s13` (8.6 hours on two CPU cores,
-# eight minutes on a GPU, then 72 and 86 minutes on the CPU again). On the CPU: stages I and II, both continued
+# The recipe of the shipped weights, `make train train-gpu train-s12 train-s13 train-s14` (8.6 hours on two CPU
+# cores, eight minutes on a GPU, then 72, 86 and 95 minutes on the CPU again). On the CPU: stages I and II, both continued
 # with fresh, lower-rate schedules, then stage I twice more at lower λ for the lowest rates (session 4's and
 # session 6's runs, hence the folder names) and stage II on the result, then both once more (session 7's CPU
 # runs, runs/s8: its GPU runs in runs/s7 diverged, see README › Training), then both again with stage II
@@ -81,15 +81,24 @@ train-s12:
 		--earlier runs/gpu/weights.json --command "make train train-gpu train-s12"
 
 # Then both stages once more on two CPU cores from those weights, on 256-px crops in batches of 4 (the same
-# pixels per iteration as 8 × 128 px; session 13, no device; 86 minutes), exported as the shipped weights. The
-# card records both runs and, through runs/s12/weights.json, every run before them.
+# pixels per iteration as 8 × 128 px; session 13, no device; 86 minutes), exported as intermediate weights.
 train-s13:
 	$(BIN)/rdc train stage1 --iterations 5000 --batch 4 --crop 256 --lr 1e-4 --lambdas 0.0004 0.05 --seed 13 \
 		--out runs/s13/stage1 --resume --init runs/s12/weights.pt
 	$(BIN)/rdc train stage2 --iterations 6000 --batch 4 --crop 256 --lr 1.5e-4 --seed 13 --out runs/s13/stage2 \
 		--resume --init runs/s13/stage1/checkpoint.pt
-	$(BIN)/rdc train export runs/s13/stage1 runs/s13/stage2 -o rdccodec/weights/default.pt \
+	$(BIN)/rdc train export runs/s13/stage1 runs/s13/stage2 -o runs/s13/weights.pt \
 		--earlier runs/s12/weights.json --command "make train train-gpu train-s12 train-s13"
+
+# Then the same once more from those weights (session 14, no device; 95 minutes), exported as the shipped
+# weights. The card records both runs and, through runs/s13/weights.json, every run before them.
+train-s14:
+	$(BIN)/rdc train stage1 --iterations 5000 --batch 4 --crop 256 --lr 1e-4 --lambdas 0.0004 0.05 --seed 14 \
+		--out runs/s14/stage1 --resume --init runs/s13/weights.pt
+	$(BIN)/rdc train stage2 --iterations 6000 --batch 4 --crop 256 --lr 1.5e-4 --seed 14 --out runs/s14/stage2 \
+		--resume --init runs/s14/stage1/checkpoint.pt
+	$(BIN)/rdc train export runs/s14/stage1 runs/s14/stage2 -o rdccodec/weights/default.pt \
+		--earlier runs/s13/weights.json --command "make train train-gpu train-s12 train-s13 train-s14"
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache
