@@ -83,22 +83,23 @@ train-s12:
 # Then both stages once more on two CPU cores from those weights, on 256-px crops in batches of 4 (the same
 # pixels per iteration as 8 × 128 px; session 13, no device; 86 minutes), exported as intermediate weights.
 train-s13:
-	$(BIN)/rdc train stage1 --iterations 5000 --batch 4 --crop 256 --lr 1e-4 --lambdas 0.0004 0.05 --seed 13 \
-		--out runs/s13/stage1 --resume --init runs/s12/weights.pt
-	$(BIN)/rdc train stage2 --iterations 6000 --batch 4 --crop 256 --lr 1.5e-4 --seed 13 --out runs/s13/stage2 \
-		--resume --init runs/s13/stage1/checkpoint.pt
-	$(BIN)/rdc train export runs/s13/stage1 runs/s13/stage2 -o runs/s13/weights.pt \
-		--earlier runs/s12/weights.json --command "make train train-gpu train-s12 train-s13"
+	$(call cpu_round_256,13,runs/s12/weights.pt,runs/s13/weights.pt,runs/s12/weights.json,train-s13)
 
 # Then the same once more from those weights (session 14, no device; 95 minutes), exported as the shipped
 # weights. The card records both runs and, through runs/s13/weights.json, every run before them.
 train-s14:
-	$(BIN)/rdc train stage1 --iterations 5000 --batch 4 --crop 256 --lr 1e-4 --lambdas 0.0004 0.05 --seed 14 \
-		--out runs/s14/stage1 --resume --init runs/s13/weights.pt
-	$(BIN)/rdc train stage2 --iterations 6000 --batch 4 --crop 256 --lr 1.5e-4 --seed 14 --out runs/s14/stage2 \
-		--resume --init runs/s14/stage1/checkpoint.pt
-	$(BIN)/rdc train export runs/s14/stage1 runs/s14/stage2 -o rdccodec/weights/default.pt \
-		--earlier runs/s13/weights.json --command "make train train-gpu train-s12 train-s13 train-s14"
+	$(call cpu_round_256,14,runs/s13/weights.pt,rdccodec/weights/default.pt,runs/s13/weights.json,train-s13 train-s14)
+
+# One CPU round on 256-px crops: $(1) the seed and run folder number, $(2) the weights it continues, $(3) the
+# exported weights, $(4) the card of the weights it continues, $(5) the make targets of the rounds so far.
+define cpu_round_256
+	$(BIN)/rdc train stage1 --iterations 5000 --batch 4 --crop 256 --lr 1e-4 --lambdas 0.0004 0.05 --seed $(1) \
+		--out runs/s$(1)/stage1 --resume --init $(2)
+	$(BIN)/rdc train stage2 --iterations 6000 --batch 4 --crop 256 --lr 1.5e-4 --seed $(1) --out runs/s$(1)/stage2 \
+		--resume --init runs/s$(1)/stage1/checkpoint.pt
+	$(BIN)/rdc train export runs/s$(1)/stage1 runs/s$(1)/stage2 -o $(3) \
+		--earlier $(4) --command "make train train-gpu train-s12 $(5)"
+endef
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache
