@@ -15,8 +15,8 @@ test:
 
 # The recipe of the shipped weights, `make train train-gpu train-s12 train-s13 train-s14` (8.6 hours on two CPU
 # cores, eight minutes on a GPU, then 72, 86 and 95 minutes on the CPU again). On the CPU: stages I and II,
-# both continued with fresh, lower-rate schedules, then stage I twice more at lower λ for the lowest rates (session 4's and
-# session 6's runs, hence the folder names) and stage II on the result, then both once more (session 7's CPU
+# both continued with fresh, lower-rate schedules, then stage I twice more at lower λ for the lowest rates
+# (session 4's and session 6's runs, hence the folder names) and stage II on the result, then both once more (session 7's CPU
 # runs, runs/s8: its GPU runs in runs/s7 diverged, see README › Training), then both again with stage II
 # re-splitting the residual latent into layers of 12, 12 and 72 channels (session 8, runs/s9; the stage II
 # runs before it trained three equal layers of 32), then stage II once more with the residual synthesis
