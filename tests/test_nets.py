@@ -8,7 +8,7 @@ import torch
 from rdccodec.entropy_coding import scale_indexes
 from rdccodec.errors import RDCError
 from rdccodec.nets.blocks import GainedHyperprior, SubpixelConv, deconv
-from rdccodec.nets.exact import FLOAT32_EXACT, ExactConv, integer_weights
+from rdccodec.nets.exact import FLOAT32_EXACT, RANGE_MANTISSA_STEPS, ExactConv, integer_weights, round_up
 from rdccodec.nets.model import ModelConfig, RDCModel, load_weights, save_weights
 from rdccodec.train.widen import widen_state
 
@@ -79,6 +79,18 @@ def test_exact_convolution_is_identical_on_any_thread_count(levels, chunks):
     expected = transposed(x)
     error = (first.double() - expected).pow(2).mean() / expected.pow(2).mean()
     assert error < 1e-5  # ≥ 50 dB signal-to-error
+
+
+def test_calibrated_ranges_ignore_the_drift_of_another_thread_count():
+    """Ranges are rounded up onto a coarse grid: a 1e-6 relative drift (the thread count's) lands on the same
+    value, so an export's sha256 does not depend on the thread count it ran with."""
+    torch.manual_seed(3)
+    peaks = torch.rand(10_000) * 10 + 1e-3
+    ranges = round_up(peaks)
+    assert torch.all(ranges >= peaks) and torch.all(ranges <= peaks * (1 + 2 / RANGE_MANTISSA_STEPS))
+    assert torch.equal(round_up(ranges), ranges)
+    drifted = round_up(peaks * (1 + 1e-6))
+    assert (drifted != ranges).float().mean() < 1e-3  # only peaks within 1e-6 of a grid line move
 
 
 def test_exact_syntheses_match_the_float_model_and_are_thread_independent(small_weights):

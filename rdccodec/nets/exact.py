@@ -26,6 +26,9 @@ GDN_LEVELS = 63
 """GDN's normaliser needs little precision: 63 levels cost nothing measurable on Kodak."""
 HEADROOM = 1.5
 """Calibrated range = HEADROOM × the largest activation seen; 1.2 clipped kodim23 visibly (−0.4 dB)."""
+RANGE_MANTISSA_STEPS = 64
+"""Calibrated ranges are rounded up to a mantissa multiple of 1/64 (at most 3.1 % wider): the activations drift
+by ~1e-6 with the thread count, and the rounding keeps an export's bytes, hence its sha256, the same."""
 
 
 QUANTISED = (GDN, nn.Conv2d, nn.ConvTranspose2d, SubpixelConv)
@@ -158,6 +161,13 @@ def quantised_inputs(model: nn.Module) -> dict[str, nn.Module]:
     return found
 
 
+def round_up(values: Tensor) -> Tensor:
+    """`values` (positive) rounded up to RANGE_MANTISSA_STEPS steps per binary octave; frexp and ldexp
+    are exact, so the result does not depend on how the vector code rounds."""
+    mantissa, exponent = torch.frexp(values)
+    return torch.ldexp(torch.ceil(mantissa * RANGE_MANTISSA_STEPS) / RANGE_MANTISSA_STEPS, exponent.float())
+
+
 @torch.no_grad()
 def calibrate(model: nn.Module, photos: list[Tensor]) -> dict[str, Tensor]:
     """Per-channel input ranges of every layer the exact form quantises (model in eval mode): HEADROOM ×
@@ -182,6 +192,6 @@ def calibrate(model: nn.Module, photos: list[Tensor]) -> dict[str, Tensor]:
     finally:
         for handle in handles:
             handle.remove()
-    ranges = {name: HEADROOM * peak.clamp_min(1e-6) for name, peak in peaks.items()}
+    ranges = {name: round_up(HEADROOM * peak.clamp_min(1e-6)) for name, peak in peaks.items()}
     ranges["residual.context"] = torch.ones_like(peaks["residual.context"])  # x̂1 ∈ [0, 1] by construction
     return ranges

@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 from ..errors import RDCError
-from ..nets.exact import HEADROOM, calibrate
+from ..nets.exact import HEADROOM, RANGE_MANTISSA_STEPS, calibrate
 from ..nets.model import RDCModel, save_weights
 from .data import find_images, load_photo
 from .loop import checkpoint_config, load_checkpoint
@@ -99,7 +99,8 @@ def export(stage1_dir: str, stage2_dir: str, out: str, command: str, notes: str 
         "stage2": _stage_record(Path(stage2_dir)),
         "earlier_runs": earlier_runs,
         "synthesis_ranges": f"{HEADROOM} × the largest activation of each channel over {CALIBRATION_PHOTOS} "
-                            f"training photos from {', '.join(data)} (centre crops ≤ 512 px) at every rate level",
+                            f"training photos from {', '.join(data)} (centre crops ≤ 512 px) at every rate level, "
+                            f"rounded up to a mantissa multiple of 1/{RANGE_MANTISSA_STEPS}",
         "notes": notes,
     }
     out_path.with_suffix(".json").write_text(json.dumps(card, indent=1) + "\n")
