@@ -80,8 +80,8 @@ train-s12:
 	$(BIN)/rdc train export runs/s12/stage1 runs/s12/stage2 -o runs/s12/weights.pt \
 		--earlier runs/gpu/weights.json --command "make train train-gpu train-s12"
 
-# Then both stages once more on two CPU cores from those weights, on 256-px crops in batches of 4 (the same
-# pixels per iteration as 8 × 128 px; session 13, no device; 86 minutes), exported as intermediate weights.
+# Then both stages once more on two CPU cores from those weights, on 256-px crops in batches of 4 (twice the
+# pixels per iteration of 8 × 128 px; session 13, no device; 86 minutes), exported as intermediate weights.
 train-s13:
 	$(call cpu_round_256,13,runs/s12/weights.pt,runs/s13/weights.pt,runs/s12/weights.json,train-s13)
 
