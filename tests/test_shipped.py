@@ -36,7 +36,7 @@ def test_bytes_grow_with_rate_and_fractions_fall_between(shipped_codec, kodak_cr
 
 def test_layers_add_bytes_and_fidelity(shipped_codec, kodak_crop):
     """Every layer adds bytes and fidelity. `rdc eval` reports the same over all of Kodak (each step rises
-    on all 144 image–rate pairs, by at least 0.33 dB, README); on this crop at rate 2 the shipped weights'
+    on all 144 image–rate pairs, by at least 0.38 dB, README); on this crop at rate 2 the shipped weights'
     layers add 0.91, 0.77 and 2.81 dB."""
     data = shipped_codec.encode(kodak_crop, rate=2)
     report = shipped_codec.info(data)
