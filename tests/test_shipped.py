@@ -61,8 +61,8 @@ def test_two_threads_encode_one_thread_decode_identical(kodak_crop):
 @pytest.mark.parametrize("rate", [0, 5])
 def test_bfloat16_analyses_cost_little(kodak_crop, rate):
     """Where the CPU has native bfloat16 the encoder's analyses use it; the streams stay within 1 % of
-    the float32 ones in size and 0.1 dB in PSNR (this crop at rate 0 measured 0.058 dB with
-    session 14's weights, 0.007 dB with session 15's, 0.009 dB with session 16's)."""
+    the float32 ones in size and 0.1 dB in PSNR (this crop at rate 0 measures 0.009 dB
+    with the shipped weights)."""
     fast, precise = Codec(), Codec()
     fast.analysis_precision, precise.analysis_precision = "bfloat16", "float32"
     results = []
