@@ -24,13 +24,13 @@ class ModelConfig:
     residual_synthesis_hidden: int = 64
     """Width of the residual synthesis (context, merge, g_s), apart from the analysis' so that the decoder's
     capacity can grow without slowing the encoder, which never runs it. With 48 the top stayed near 35 dB on
-    Kodak; 64 reached 36.2 dB (README › Training)."""
+    Kodak; 64 reached 36.2 dB (docs/history.md › Training)."""
     residual_hyper: int = 48
     levels: int = 6
     residual_layers: tuple[int, ...] = (12, 12, 72)
     """Residual latent channels of each scalable layer. Layer 1 is kept narrow so that it cannot carry
     everything: with three equal groups of 32 channels, training left the second and third without a
-    live channel, and they added < 0.01 dB (session 7's measurement, README › Training)."""
+    live channel, and they added < 0.01 dB (session 7's measurement, docs/history.md › Training)."""
 
     def __post_init__(self):
         object.__setattr__(self, "residual_layers", tuple(self.residual_layers))  # JSON gives a list
