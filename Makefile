@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install test train train-gpu train-s12 train-s13 train-s14 train-s15 train-s16 train-s17 clean
+.PHONY: install test train train-gpu train-s12 train-s13 train-s14 train-s15 train-s16 train-s17 train-s18 clean
 
 install:
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,8 @@ test:
 	$(BIN)/python -m pytest -q
 
 # The recipe of the shipped weights, `make train train-gpu train-s12 train-s13 train-s14 train-s15 train-s16
-# train-s17` (8.6 hours on two CPU cores, eight minutes on a GPU, then 72, 86, 95, 98, 90 and 96 minutes on the CPU again). On the CPU: stages I and II,
+# train-s17 train-s18` (8.6 hours on two CPU cores, eight minutes on a GPU, then 72, 86, 95, 98, 90, 96 and 88
+# minutes on the CPU again). On the CPU: stages I and II,
 # both continued with fresh, lower-rate schedules, then stage I twice more at lower λ for the lowest rates
 # (session 4's and session 6's runs, hence the folder names) and stage II on the result, then both once more (session 7's CPU
 # runs, runs/s8: its GPU runs in runs/s7 diverged, see README › Training), then both again with stage II
@@ -98,10 +99,14 @@ train-s15:
 train-s16:
 	$(call cpu_round_256,16,runs/s15/weights.pt,runs/s16/weights.pt,runs/s15/weights.json,train-s13 train-s14 train-s15 train-s16)
 
-# And once more (session 17, no device; 96 minutes), exported as the shipped weights. The card records both runs
-# and, through runs/s16/weights.json, every run before them.
+# And once more (session 17, no device; 96 minutes).
 train-s17:
-	$(call cpu_round_256,17,runs/s16/weights.pt,rdccodec/weights/default.pt,runs/s16/weights.json,train-s13 train-s14 train-s15 train-s16 train-s17)
+	$(call cpu_round_256,17,runs/s16/weights.pt,runs/s17/weights.pt,runs/s16/weights.json,train-s13 train-s14 train-s15 train-s16 train-s17)
+
+# And once more (session 18, no device; 88 minutes), exported as the shipped weights. The card records both runs
+# and, through runs/s17/weights.json, every run before them.
+train-s18:
+	$(call cpu_round_256,18,runs/s17/weights.pt,rdccodec/weights/default.pt,runs/s17/weights.json,train-s13 train-s14 train-s15 train-s16 train-s17 train-s18)
 
 # One CPU round on 256-px crops: $(1) the seed and run folder number, $(2) the weights it continues, $(3) the
 # exported weights, $(4) the card of the weights it continues, $(5) the make targets of the rounds so far.
