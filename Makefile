@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install test train train-gpu train-s12 train-s13 train-s14 train-s15 train-s16 train-s17 train-s18 clean
+.PHONY: install test train train-gpu train-s12 train-s13 train-s14 train-s15 train-s16 train-s17 train-s18 train-s19 clean
 
 install:
 	$(PYTHON) -m venv $(VENV)
@@ -14,8 +14,8 @@ test:
 	$(BIN)/python -m pytest -q
 
 # The recipe of the shipped weights, `make train train-gpu train-s12 train-s13 train-s14 train-s15 train-s16
-# train-s17 train-s18` (8.6 hours on two CPU cores, eight minutes on a GPU, then 72, 86, 95, 98, 90, 96 and 88
-# minutes on the CPU again). On the CPU: stages I and II,
+# train-s17 train-s18 train-s19` (8.6 hours on two CPU cores, eight minutes on a GPU, then 72, 86, 95, 98, 90, 96,
+# 88 and 87 minutes on the CPU again). On the CPU: stages I and II,
 # both continued with fresh, lower-rate schedules, then stage I twice more at lower λ for the lowest rates
 # (session 4's and session 6's runs, hence the folder names) and stage II on the result, then both once more (session 7's CPU
 # runs, runs/s8: its GPU runs in runs/s7 diverged, see README › Training), then both again with stage II
@@ -103,10 +103,14 @@ train-s16:
 train-s17:
 	$(call cpu_round_256,17,runs/s16/weights.pt,runs/s17/weights.pt,runs/s16/weights.json,train-s13 train-s14 train-s15 train-s16 train-s17)
 
-# And once more (session 18, no device; 88 minutes), exported as the shipped weights. The card records both runs
-# and, through runs/s17/weights.json, every run before them.
+# And once more (session 18, no device; 88 minutes).
 train-s18:
-	$(call cpu_round_256,18,runs/s17/weights.pt,rdccodec/weights/default.pt,runs/s17/weights.json,train-s13 train-s14 train-s15 train-s16 train-s17 train-s18)
+	$(call cpu_round_256,18,runs/s17/weights.pt,runs/s18/weights.pt,runs/s17/weights.json,train-s13 train-s14 train-s15 train-s16 train-s17 train-s18)
+
+# And once more (session 19, no device; 87 minutes), exported as the shipped weights. The card records both runs
+# and, through runs/s18/weights.json, every run before them.
+train-s19:
+	$(call cpu_round_256,19,runs/s18/weights.pt,rdccodec/weights/default.pt,runs/s18/weights.json,train-s13 train-s14 train-s15 train-s16 train-s17 train-s18 train-s19)
 
 # One CPU round on 256-px crops: $(1) the seed and run folder number, $(2) the weights it continues, $(3) the
 # exported weights, $(4) the card of the weights it continues, $(5) the make targets of the rounds so far.
