@@ -13,9 +13,8 @@ install:
 test:
 	$(BIN)/python -m pytest -q
 
-# The recipe of the shipped weights, `make train train-gpu train-s12 train-s13 train-s14 train-s15 train-s16
-# train-s17 train-s18 train-s19` (8.6 hours on two CPU cores, eight minutes on a GPU, then 72, 86, 95, 98, 90, 96,
-# 88 and 87 minutes on the CPU again). On the CPU: stages I and II,
+# The recipe of the shipped weights is this target and the ones below it, in order (each comment gives the
+# run's time; README › Training gives the one command). This one, 8.6 hours on two CPU cores: stages I and II,
 # both continued with fresh, lower-rate schedules, then stage I twice more at lower λ for the lowest rates
 # (session 4's and session 6's runs, hence the folder names) and stage II on the result, then both once more (session 7's CPU
 # runs, runs/s8: its GPU runs in runs/s7 diverged, see README › Training), then both again with stage II
