@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install test train train-gpu train-s12 train-s13 train-s14 train-s15 train-s16 train-s17 train-s18 train-s19 train-s20 train-s21 clean
+.PHONY: install test train train-gpu train-s12 train-s13 train-s14 train-s15 train-s16 train-s17 train-s18 train-s19 train-s20 train-s21 train-s22 clean
 
 install:
 	$(PYTHON) -m venv $(VENV)
@@ -114,10 +114,13 @@ train-s19:
 train-s20:
 	$(call cpu_round_256,20,runs/s19/weights.pt,runs/s20/weights.pt,runs/s19/weights.json,train-s13 train-s14 train-s15 train-s16 train-s17 train-s18 train-s19 train-s20)
 
-# And once more (session 21, no device; 72 minutes), exported as the shipped weights. The card records both runs
-# and, through runs/s20/weights.json, every run before them.
+# And once more (session 21, no device; 72 minutes).
 train-s21:
-	$(call cpu_round_256,21,runs/s20/weights.pt,rdccodec/weights/default.pt,runs/s20/weights.json,train-s13 train-s14 train-s15 train-s16 train-s17 train-s18 train-s19 train-s20 train-s21)
+	$(call cpu_round_256,21,runs/s20/weights.pt,runs/s21/weights.pt,runs/s20/weights.json,train-s13 train-s14 train-s15 train-s16 train-s17 train-s18 train-s19 train-s20 train-s21)
+
+# And once more (session 22, no device; N minutes).
+train-s22:
+	$(call cpu_round_256,22,runs/s21/weights.pt,runs/s22/weights.pt,runs/s21/weights.json,train-s13 train-s14 train-s15 train-s16 train-s17 train-s18 train-s19 train-s20 train-s21 train-s22)
 
 # One CPU round on 256-px crops: $(1) the seed and run folder number, $(2) the weights it continues, $(3) the
 # exported weights, $(4) the card of the weights it continues, $(5) the make targets of the rounds so far.
