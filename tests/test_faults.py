@@ -61,8 +61,11 @@ def test_interrupted_batch_leaves_only_complete_outputs(tmp_path, kodak_crop, sm
         Image.fromarray(kodak_crop).save(path)
         inputs.append(str(path))
     out = tmp_path / "out"
+    # A shell starts background jobs with SIGINT ignored, and children inherit that; give rdc the
+    # default disposition a user's terminal gives it, whatever started pytest.
     process = subprocess.Popen([RDC, "encode", *inputs, "-o", str(out), "--weights", str(small_weights)],
-                               stderr=subprocess.PIPE)
+                               stderr=subprocess.PIPE,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
     while time.time() < deadline and not (out.exists() and any(out.glob("*.rdc"))):
         time.sleep(0.05)
