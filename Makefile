@@ -130,9 +130,10 @@ train-s23:
 train-s24:
 	$(call cpu_round_256,24,runs/s23/weights.pt,runs/s24/weights.pt,runs/s23/weights.json,train-s13 train-s14 train-s15 train-s16 train-s17 train-s18 train-s19 train-s20 train-s21 train-s22 train-s23 train-s24)
 
-# And once more (session 25, no device).
+# And once more (session 25, no device; 78 minutes), exported as the shipped weights. The card records both runs
+# and, through runs/s24/weights.json, every run before them.
 train-s25:
-	$(call cpu_round_256,25,runs/s24/weights.pt,runs/s25/weights.pt,runs/s24/weights.json,train-s13 train-s14 train-s15 train-s16 train-s17 train-s18 train-s19 train-s20 train-s21 train-s22 train-s23 train-s24 train-s25)
+	$(call cpu_round_256,25,runs/s24/weights.pt,rdccodec/weights/default.pt,runs/s24/weights.json,train-s13 train-s14 train-s15 train-s16 train-s17 train-s18 train-s19 train-s20 train-s21 train-s22 train-s23 train-s24 train-s25)
 
 # One CPU round on 256-px crops: $(1) the seed and run folder number, $(2) the weights it continues, $(3) the
 # exported weights, $(4) the card of the weights it continues, $(5) the make targets of the rounds so far.
