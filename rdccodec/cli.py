@@ -376,6 +376,11 @@ def _train_options(f):
         click.option("--lr", type=float, default=3e-4, show_default=True),
         click.option("--seed", type=int, default=0, show_default=True),
         click.option("--threads", type=click.IntRange(min=1), default=2, show_default=True),
+        click.option("--accumulate", type=click.IntRange(min=1), default=1, show_default=True,
+                     help="Micro-batches per update: the effective batch is --batch × --accumulate."),
+        click.option("--ema", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True,
+                     help="Keep an exponential moving average of the weights with this decay (e.g. 0.999) in "
+                          "the run folder's average.pt; 0: none."),
         click.option("--device", default="cpu", show_default=True,
                      help="Torch device to train on, e.g. cuda (checkpoints load anywhere)."),
         click.option("--lambdas", type=(float, float), default=None,
@@ -410,10 +415,14 @@ Examples:
   rdc train stage1 --iterations 10000 --out runs/default/stage1 --resume
   rdc train stage1 --iterations 5000 --lr 1.5e-4 --out runs/more/stage1 --init runs/default/stage2/checkpoint.pt
   rdc train stage1 --device cuda --batch 16 --crop 256 --iterations 5000 --out runs/gpu/stage1
+  rdc train stage1 --batch 4 --accumulate 4 --ema 0.999 --spatial-cognition --iterations 3000 --out runs/r27/stage1
 """)
 @_train_options
 @click.option("--init", type=click.Path(exists=True, dir_okay=False),
               help="Start from this checkpoint's or weights file's networks (a fresh schedule and optimiser).")
+@click.option("--spatial-cognition", is_flag=True,
+              help="Add the backbone's feature maps at strides 8/16/32, compared location by location, to the "
+                   "pooled InfoNCE.")
 def train_stage1(init, **kw):
     """Primary branch with gain units: rate + λ_level·(cognition + local MSE)."""
     _train(1, init=init, **kw)
@@ -437,20 +446,23 @@ def train_stage2(init, **kw):
 Examples:
   rdc train export runs/default/stage1 runs/default/stage2 -o rdccodec/weights/default.pt --command "make train"
   rdc train export runs/gpu/stage1 runs/gpu/stage2 -o rdccodec/weights/default.pt --earlier runs/s11/weights.json
+  rdc train export runs/r27/stage1 runs/r27/stage2 -o runs/r27/weights.pt --average
 """)
 @click.argument("stage1_dir", type=click.Path(exists=True, file_okay=False))
 @click.argument("stage2_dir", type=click.Path(exists=True, file_okay=False))
 @click.option("-o", "--output", required=True, help="Weights file; the card goes beside it as .json.")
 @click.option("--command", "command", default="", help="The training command, for the card.")
 @click.option("--notes", default="", help="Free text for the card.")
+@click.option("--average", is_flag=True, help="Ship stage II's weight average (average.pt, from --ema) instead "
+                                              "of its last weights.")
 @click.option("--earlier", multiple=True, type=click.Path(exists=True),
               help="A run folder, or the model card (.json) of weights, the stages continued from (repeatable, "
                    "oldest first); recorded in the card.")
-def train_export(stage1_dir, stage2_dir, output, command, notes, earlier):
+def train_export(stage1_dir, stage2_dir, output, command, notes, earlier, average):
     """Write fp16 weights with their integer entropy tables and the JSON model card."""
     from .train.export import export
 
-    card = export(stage1_dir, stage2_dir, output, command, notes, earlier)
+    card = export(stage1_dir, stage2_dir, output, command, notes, earlier, average)
     click.echo(f"{output}: sha256 {card['sha256']}")
 
 

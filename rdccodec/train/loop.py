@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Callable
 
 import torch
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
 from ..errors import RDCError
@@ -35,6 +36,9 @@ class TrainSettings:
     checkpoint_every: int = 200
     threads: int = 2
     device: str = "cpu"  # "cuda" trains on a GPU; checkpoints are device-independent
+    accumulate: int = 1  # micro-batches of `batch` crops per update: the effective batch is batch × accumulate
+    ema: float = 0.0  # decay of an exponential moving average of the weights kept beside them; 0: none
+    spatial_cognition: bool = False  # stage I: add the spatial feature distance to the cognition loss
     # The model's shape. None: as the checkpoint resumed or started from (--init) has it, else the default.
     residual_layers: tuple[int, ...] | None = None  # channels of each residual layer
     residual_synthesis_hidden: int | None = None
@@ -45,6 +49,7 @@ class TrainSettings:
 
 MODEL_OPTIONS = {"residual_layers": (32, 32, 32), "residual_synthesis_hidden": 48}
 """The settings that shape the model, each with the value runs had before the option existed."""
+AVERAGE = "average.pt"  # beside checkpoint.pt in a run folder trained with --ema
 MAX_SKIPPED = 10  # consecutive non-finite iterations before training stops
 
 
@@ -156,6 +161,20 @@ def _device(name: str) -> tuple[torch.device, str]:
     return device, f"{platform.machine()}, {torch.get_num_threads()} torch threads, CPU"
 
 
+def _accumulate(step, model, sampler, settings, device, generator) -> tuple[dict, bool]:
+    """Gradients of `settings.accumulate` micro-batches summed into the parameters (each loss divided by their
+    number); returns the loss terms averaged over them and whether every loss was finite."""
+    total: dict = {}
+    for _ in range(settings.accumulate):
+        terms = step(model, sampler.sample(settings.batch).to(device), generator)
+        if not torch.isfinite(terms["loss"]):
+            return terms, False
+        (terms["loss"] / settings.accumulate).backward()
+        for k, v in terms.items():
+            total[k] = total.get(k, 0) + v.detach() / settings.accumulate
+    return total, True
+
+
 def run(settings: TrainSettings, build_step: Callable, resume: bool) -> Path:
     """Train until `settings.iterations`; returns the checkpoint path.
 
@@ -178,9 +197,11 @@ def run(settings: TrainSettings, build_step: Callable, resume: bool) -> Path:
     model = RDCModel(settings.model_config())
     if init is not None:
         _load_model(model, init, settings.init)
-    parameters, step, extra = build_step(model, settings.lambdas)
+    parameters, step, extra = build_step(model, settings)
     model.to(device)
     extra.to(device)
+    average = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(settings.ema), use_buffers=True) \
+        if settings.ema else None
     main_params = [p for n, p in parameters if not n.endswith("quantiles")]
     aux_params = [p for n, p in parameters if n.endswith("quantiles")]
     optimizer = torch.optim.Adam(main_params, lr=settings.lr)
@@ -193,6 +214,10 @@ def run(settings: TrainSettings, build_step: Callable, resume: bool) -> Path:
         optimizer.load_state_dict(state["optimizer"])
         aux_optimizer.load_state_dict(state["aux_optimizer"])
         extra.load_state_dict(state["extra"])
+        if average is not None:
+            if "ema" not in state:
+                raise RDCError(f"{checkpoint_path} kept no weight average; resume it without --ema")
+            average.load_state_dict(state["ema"])
         sampler.generator.set_state(state["sampler_rng"])
         generator.set_state(state["rng"])
         start, seconds = state["iteration"], state["seconds"]
@@ -208,15 +233,14 @@ def run(settings: TrainSettings, build_step: Callable, resume: bool) -> Path:
     for it in bar:
         for group in optimizer.param_groups:  # cosine decay to 5% of the initial rate
             group["lr"] = settings.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * it / settings.iterations)))
-        terms = step(model, sampler.sample(settings.batch).to(device), generator)
         optimizer.zero_grad()
-        if torch.isfinite(terms["loss"]):
-            terms["loss"].backward()
+        terms, finite = _accumulate(step, model, sampler, settings, device, generator)
+        if finite:
             finite = torch.isfinite(torch.nn.utils.clip_grad_norm_(main_params, 1.0))
-        else:
-            finite = False
         if finite:
             optimizer.step()
+            if average is not None:
+                average.update_parameters(model)
             skipped = 0
         else:  # one bad batch must not turn every weight into NaN
             skipped += 1
@@ -244,6 +268,9 @@ def run(settings: TrainSettings, build_step: Callable, resume: bool) -> Path:
                 "sampler_rng": sampler.generator.get_state(), "rng": generator.get_state(),
                 "iteration": it + 1, "seconds": time.time() - t0, "machine": machine,
                 "settings": dataclasses.asdict(settings),
-            }, checkpoint_path)
+            } | ({"ema": average.state_dict()} if average is not None else {}), checkpoint_path)
+            if average is not None:  # the averaged networks alone: an --init, or what export --average ships
+                _atomic_save({"model": average.module.state_dict(), "settings": dataclasses.asdict(settings),
+                              "iteration": it + 1}, out / AVERAGE)
     log_file.close()
     return checkpoint_path

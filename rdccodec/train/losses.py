@@ -22,47 +22,66 @@ def local_mse(x_hat: Tensor) -> Tensor:
 
 
 class CognitionLoss(nn.Module):
-    """MoCo-style InfoNCE between backbone embeddings of x̂1 (queries) and of x (keys).
+    """MoCo-style InfoNCE between backbone embeddings of x̂1 (queries) and of x (keys), and the spatial
+    feature distance of the same backbone pass.
 
     Embeddings are the global average of two depths of a frozen EfficientNet-Lite0
     (the 112-channel stage and the 1280-channel head), each L2-normalised. Each
     query must be closest to its own original among the batch's other originals
     and a queue of recent keys. The supervised backbone stands in for the
     paper's MoCo ResNet-50, which has no offline weights.
+
+    Pooling keeps what a classifier keeps and drops where things are, which dense
+    tasks need; :meth:`forward` therefore also returns 1 − cosine similarity of the
+    feature maps location by location at strides 8, 16 and 32 (:data:`SPATIAL_BLOCKS`).
     """
 
     def __init__(self, temperature: float = 0.1, queue_size: int = 1024, variant: int = 0):
         super().__init__()
         self.temperature = temperature
         self.backbone = efficientnet_lite(variant)
-        dim = self._embed(torch.zeros(1, 3, 64, 64)).shape[1]
+        dim = self._features(torch.zeros(1, 3, 64, 64))[0].shape[1]
         self.register_buffer("queue", F.normalize(torch.randn(queue_size, dim), dim=1))
         self.register_buffer("queue_pointer", torch.zeros((), dtype=torch.long))
 
-    def _embed(self, x: Tensor) -> Tensor:
+    def _features(self, x: Tensor) -> tuple[Tensor, list[Tensor]]:
+        """The pooled embedding and the feature maps at strides 8, 16 and 32."""
         b = self.backbone
         h = b.bn1(b.conv_stem(normalise(x)))
-        pooled = []
+        pooled, maps = [], []
         for i, block in enumerate(b.blocks):
             h = block(h)
             if i == 4:
                 pooled.append(F.normalize(h.mean((2, 3)), dim=1))
+            if i in SPATIAL_BLOCKS:
+                maps.append(h)
         h = b.bn2(b.conv_head(h))
         pooled.append(F.normalize(h.mean((2, 3)), dim=1))
-        return torch.cat(pooled, 1) / math.sqrt(len(pooled))
+        return torch.cat(pooled, 1) / math.sqrt(len(pooled)), maps
 
-    def forward(self, x_hat: Tensor, x: Tensor) -> Tensor:
-        """Per-element InfoNCE loss; also pushes this batch's keys into the queue."""
+    def forward(self, x_hat: Tensor, x: Tensor) -> tuple[Tensor, Tensor]:
+        """Per-element InfoNCE loss and spatial feature distance; also pushes this batch's keys into the
+        queue."""
         with torch.no_grad():
-            keys = self._embed(x)
-        queries = self._embed(x_hat)
+            keys, key_maps = self._features(x)
+        queries, query_maps = self._features(x_hat)
         candidates = torch.cat([keys, self.queue.clone()], 0)
         logits = queries @ candidates.t() / self.temperature
         target = torch.arange(len(x), device=x.device)
         loss = F.cross_entropy(logits, target, reduction="none")
+        spatial = sum(feature_distance(q, k) for q, k in zip(query_maps, key_maps)) / len(key_maps)
         with torch.no_grad():
             n = len(keys)
             idx = (self.queue_pointer + torch.arange(n, device=keys.device)) % len(self.queue)
             self.queue[idx] = keys
             self.queue_pointer.copy_((self.queue_pointer + n) % len(self.queue))
-        return loss
+        return loss, spatial
+
+
+SPATIAL_BLOCKS = (2, 4, 6)
+"""EfficientNet-Lite blocks whose outputs have strides 8, 16 and 32."""
+
+
+def feature_distance(a: Tensor, b: Tensor) -> Tensor:
+    """Per-element mean over locations of 1 − cosine similarity of the channel vectors of two feature maps."""
+    return (1 - F.cosine_similarity(a, b, dim=1)).flatten(1).mean(1)

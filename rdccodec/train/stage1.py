@@ -12,10 +12,14 @@ LAMBDA_LOW, LAMBDA_HIGH = 0.001, 0.05
 COGNITION_WEIGHT = 10.0    # InfoNCE (nats) in units of 255²·MSE; 100 held x̂1 at ~20 dB (see README)
 FIDELITY_WEIGHT = 1.0      # pixel fidelity beside the cognition loss
 TEMPERATURE = 0.1
+# Weight of the spatial feature distance (1 − cosine, mean of strides 8/16/32) in units of 255²·MSE, used when
+# training with --spatial-cognition (README › Training).
+SPATIAL_WEIGHT = 200.0
 
 
-def build(model, lambdas=None):
-    low, high = lambdas or (LAMBDA_LOW, LAMBDA_HIGH)
+def build(model, settings):
+    low, high = settings.lambdas or (LAMBDA_LOW, LAMBDA_HIGH)
+    spatial_weight = SPATIAL_WEIGHT if settings.spatial_cognition else 0.0
     cognition = CognitionLoss(temperature=TEMPERATURE)
     levels = model.config.levels
 
@@ -25,12 +29,12 @@ def build(model, lambdas=None):
         bpp = bits_per_pixel(out["likelihoods"], x.shape[2] * x.shape[3])
         mse = F.mse_loss(out["x_hat"], x, reduction="none").flatten(1).mean(1)
         local = local_mse(out["x_hat"])
-        nce = cognition(out["x_hat"], x)
+        nce, spatial = cognition(out["x_hat"], x)
         lam = geometric_lambda(low, high, levels, level)
-        distortion = 255**2 * (FIDELITY_WEIGHT * mse + local) + COGNITION_WEIGHT * nce
+        distortion = 255**2 * (FIDELITY_WEIGHT * mse + local) + COGNITION_WEIGHT * nce + spatial_weight * spatial
         loss = (bpp + lam * distortion).mean()
         psnr = -10 * torch.log10(mse.mean())
         return {"loss": loss, "bpp": bpp.mean(), "mse": mse.mean(), "psnr": psnr,
-                "local_mse": local.mean(), "infonce": nce.mean()}
+                "local_mse": local.mean(), "infonce": nce.mean(), "spatial": spatial.mean()}
 
     return list(model.primary.named_parameters()), step, cognition

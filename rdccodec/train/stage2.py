@@ -12,8 +12,8 @@ LAMBDA_LOW, LAMBDA_HIGH = 0.001, 0.05
 LAYER_FACTOR = 2.0
 
 
-def build(model, lambdas=None):
-    low, high = lambdas or (LAMBDA_LOW, LAMBDA_HIGH)
+def build(model, settings):
+    low, high = settings.lambdas or (LAMBDA_LOW, LAMBDA_HIGH)
     levels, layers = model.config.levels, model.config.layers
     model.primary.requires_grad_(False)
 
