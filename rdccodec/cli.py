@@ -302,17 +302,20 @@ def _floats(text: str) -> list[float]:
 Examples:
   rdc eval ../shared/data/kodak -o results/kodak
   rdc eval ../shared/data/imagenet-samples --task classify --classifier 2 --limit 200 -o results/imagenet
+  rdc eval ../shared/data/imagenet-samples --task features --limit 200 -o results/features
   rdc eval ../shared/data/kodak --rates 0,2,5 --betas 0,1 --baselines avif --limit 4 -o /tmp/quick
 """)
 @click.argument("data_dir", type=click.Path(exists=True, file_okay=False))
-@click.option("--task", type=click.Choice(["rd", "classify"]), default="rd", show_default=True)
+@click.option("--task", type=click.Choice(["rd", "classify", "features"]), default="rd", show_default=True,
+              help="rd: PSNR and MS-SSIM; classify: ImageNet top-1/top-5; features: cosine similarity of the "
+                   "judge's feature maps at strides 8/16/32, location by location.")
 @click.option("--rates", default="0,1,2,3,4,5", show_default=True, help="Comma-separated rate levels.")
 @click.option("--betas", default="0,0.5,1", show_default=True, help="Comma-separated β values.")
 @click.option("--layers", "layer_list", default="1,2,3", show_default=True,
               help="Residual layer counts for β < 1 (β = 1 uses none).")
 @click.option("--baselines", default="jpeg,webp,avif", show_default=True)
 @click.option("--classifier", type=click.Choice(["0", "1", "2"]), default="2", show_default=True,
-              help="EfficientNet-Lite variant judging --task classify.")
+              help="EfficientNet-Lite variant judging --task classify and --task features.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Evaluate on N images (evenly spaced).")
 @click.option("-o", "--output", "out_dir", default="results/eval", show_default=True)
 @weights_option

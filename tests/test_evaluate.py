@@ -108,3 +108,22 @@ def test_impossible_requests_fail_before_any_work_or_output(tmp_path, small_weig
     with pytest.raises(RDCError, match=re.escape("betas must lie in [0, 1]")):
         evaluate(str(data), "rd", [0], [2.0], [1], [], str(out), None, 2, str(small_weights))
     assert not out.exists()
+
+
+def test_features_task_measures_dense_fidelity_of_every_point_with_bd_rates(tmp_path, small_weights):
+    from rdccodec.evaluate.features import METRICS, DenseFidelity
+
+    args = ["eval", str(KODAK), "--task", "features", "--rates", "0,2,3,5", "--betas", "0,1", "--layers", "3",
+            "--baselines", "jpeg", "--limit", "1", "-o", str(tmp_path), "--weights", str(small_weights)]
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "results.json").read_text())
+    assert report["classifier"] == "EfficientNet-Lite2"
+    assert all(-1 <= r[m] <= 1 for r in report["rows"] for m in METRICS)
+    jpeg = sorted((r for r in report["rows"] if r["codec"] == "jpeg"), key=lambda r: r["bpp"])
+    assert all(jpeg[-1][m] > jpeg[0][m] for m in METRICS)  # more bits keep more of the features
+    assert set(report["bd_rate"]["rdc β=1 layers=0"]) == {f"jpeg ({m})" for m in METRICS}
+    assert {f"rate_{m}.png" for m in METRICS} <= {p.name for p in tmp_path.iterdir()}
+    image = np.asarray(Image.open(KODAK / "kodim01.png").convert("RGB"))[:256, :256]
+    fidelity = DenseFidelity()
+    assert all(v == pytest.approx(1, abs=1e-5) for v in fidelity.similarity(fidelity.maps(image), image).values())

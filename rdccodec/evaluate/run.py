@@ -16,17 +16,20 @@ from ..errors import RDCError
 from ..train.data import find_images
 from . import baselines
 from .bd import bd_rate
+from .features import METRICS as DENSE_METRICS
 from .metrics import ms_ssim, psnr
 from .plots import plot_curves
 
-METRICS = ("psnr", "msssim", "top1", "top5")
+METRICS = ("psnr", "msssim", "top1", "top5", *DENSE_METRICS)
+TASK_METRICS = {"rd": ("psnr",), "classify": ("top1", "psnr"), "features": DENSE_METRICS}
+"""What each task's BD-rates are computed on."""
 
 
 def prepare(path: Path, task: str) -> np.ndarray:
-    """Kodak as is; for classification, shorter side to 256 (bicubic) and centre 256×256."""
+    """Kodak as is; for classification and features, shorter side to 256 (bicubic) and centre 256×256."""
     with Image.open(path) as im:
         im = im.convert("RGB")
-        if task == "classify":
+        if task in ("classify", "features"):
             w, h = im.size
             s = 256 / min(w, h)
             im = im.resize((max(256, round(w * s)), max(256, round(h * s))), Image.BICUBIC)
@@ -60,15 +63,19 @@ def evaluate(data_dir: str, task: str, rates: list[float], betas: list[float], l
     results_path = out / "results.json"
     paths = find_images([data_dir])
     labels = None
-    classifier = None
+    classifier = fidelity = None
     if task == "classify":
         from .classify import Classifier, imagenet_labels
 
         labels = imagenet_labels(paths)
         classifier = Classifier(classifier_variant)
+    if task == "features":
+        from .features import DenseFidelity
+
+        fidelity = DenseFidelity(classifier_variant)
     if limit:
         paths = paths[::max(1, len(paths) // limit)][:limit]
-    classifier_name = f"EfficientNet-Lite{classifier_variant}" if classifier else None
+    classifier_name = f"EfficientNet-Lite{classifier_variant}" if task != "rd" else None
     previous = json.loads(results_path.read_text()) if results_path.exists() else {}
     setup = {"task": task, "classifier": classifier_name, "model_sha256": codec.sha256,
              "encoder": f"{codec.analysis_precision} analyses"}
@@ -84,7 +91,7 @@ def evaluate(data_dir: str, task: str, rates: list[float], betas: list[float], l
         for name in baseline_names:
             for quality in baselines.QUALITIES[name]:
                 plan.append((path, name, quality))
-    current_path, original = None, None
+    current_path, original, original_maps = None, None, None
 
     def measure(row: dict, data_len: int, decoded: np.ndarray) -> dict:
         row["bytes"] = data_len
@@ -93,11 +100,14 @@ def evaluate(data_dir: str, task: str, rates: list[float], betas: list[float], l
         row["msssim"] = ms_ssim(original, decoded)
         if classifier is not None:
             row["top1"], row["top5"] = classifier.topk(decoded, labels[current_path])
+        if fidelity is not None:
+            row |= fidelity.similarity(original_maps, decoded)
         return row
 
     for path, name, setting in tqdm(plan, desc=f"eval {task}", unit="point"):
         if path != current_path:
             current_path, original = path, prepare(path, task)
+            original_maps = fidelity.maps(original) if fidelity is not None else None
         image = path.name
         if name == "rdc":
             wanted = [(1.0, 0)] + [(b, k) for b in betas if b < 1 for k in layers if k > 0]
@@ -132,6 +142,8 @@ def evaluate(data_dir: str, task: str, rates: list[float], betas: list[float], l
     plot_curves(curves, "msssim", "MS-SSIM", out / "rd_msssim.png")
     if task == "classify":
         plot_curves(curves, "top1", "top-1 accuracy", out / "rate_top1.png")
+    for metric in DENSE_METRICS if task == "features" else ():
+        plot_curves(curves, metric, f"feature cosine similarity, stride {metric[5:]}", out / f"rate_{metric}.png")
     return report
 
 
@@ -151,7 +163,6 @@ def summarise(rows: list[dict], task: str) -> dict:
     for avg in sorted(averages, key=lambda a: a["bpp"]):
         curves[avg["curve"]].append(avg)
     bd = {}
-    metric = "top1" if task == "classify" else "psnr"
     references = {name: pts for name, pts in curves.items() if not name.startswith("rdc")}
     if "avif" in references:
         references["avif q25-60"] = [p for p in references["avif"] if p["quality"] in baselines.AVIF_BD_QUALITIES]
@@ -160,7 +171,7 @@ def summarise(rows: list[dict], task: str) -> dict:
             continue
         bd[name] = {}
         for ref_name, ref in references.items():
-            for m in ([metric, "psnr"] if metric != "psnr" else ["psnr"]):
+            for m in TASK_METRICS[task]:
                 value = bd_rate([p["bpp"] for p in pts], [p[m] for p in pts],
                                 [p["bpp"] for p in ref], [p[m] for p in ref]) if all(
                     p[m] is not None for p in pts + ref) else None
