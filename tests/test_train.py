@@ -228,3 +228,30 @@ def test_a_non_finite_loss_skips_its_update_and_a_run_of_them_stops_training(tmp
     with pytest.raises(RDCError, match="training diverged"):
         loop.run(diverging, poisoned(set(range(1, 100))), resume=False)
     assert len(calls) == loop.MAX_SKIPPED
+
+
+def test_torchrun_trains_on_two_processes_and_one_process_resumes_the_checkpoint(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    data = tmp_path / "photos"
+    data.mkdir()
+    rng = np.random.default_rng(2)
+    for i in range(4):
+        Image.fromarray(rng.integers(0, 256, (80, 96, 3), dtype=np.uint8)).save(data / f"p{i}.png")
+    common = ["--data", str(data), "--batch", "2", "--crop", "64", "--threads", "1", "--out", str(tmp_path / "s1")]
+    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK")}
+    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                           "-m", "rdccodec", "train", "stage1", "--iterations", "3", *common],
+                          capture_output=True, text=True, env=env | {"OMP_NUM_THREADS": "1"}, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    state = torch.load(tmp_path / "s1" / "checkpoint.pt", weights_only=False)
+    assert state["iteration"] == 3 and state["settings"]["processes"] == 2 and "2 processes" in state["machine"]
+    assert len(state["rng_states"]) == 2 and not torch.equal(state["rng_states"][0][0], state["rng_states"][1][0])
+    result = CliRunner().invoke(main, ["train", "stage1", "--iterations", "5", "--resume", *common],
+                                catch_exceptions=False)
+    assert result.exit_code == 0
+    with open(tmp_path / "s1" / "log.csv") as f:
+        assert [int(r["iteration"]) for r in csv.DictReader(f)] == [1, 2, 3, 4, 5]  # one log, by rank 0
+    assert torch.load(tmp_path / "s1" / "checkpoint.pt", weights_only=False)["settings"]["processes"] == 1

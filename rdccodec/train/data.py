@@ -29,12 +29,16 @@ def load_photo(path: Path) -> torch.Tensor:
 
 
 class CropSampler:
-    """Keeps every photo as a uint8 tensor and samples (B, 3, crop, crop) float batches."""
+    """Keeps every photo of its shard as a uint8 tensor and samples (B, 3, crop, crop) float batches.
 
-    def __init__(self, folders: list[str], crop: int, seed: int):
+    `shard` (index, count) keeps every count-th photo from the index-th: distributed ranks see disjoint photos.
+    """
+
+    def __init__(self, folders: list[str], crop: int, seed: int, shard: tuple[int, int] = (0, 1)):
         self.crop = crop
         self.photos = []
-        for path in tqdm(find_images(folders), desc="decoding photos", leave=False):
+        index, count = shard
+        for path in tqdm(find_images(folders)[index::count], desc="decoding photos", leave=False):
             photo = load_photo(path)
             if min(photo.shape[1:]) >= crop:
                 self.photos.append(photo)

@@ -34,7 +34,7 @@ def _stage_record(run_dir: Path) -> dict:
         "iterations": iterations,
         "seconds": round(seconds, 1),
         "iterations_per_second": round(iterations / seconds, 3),
-        "crops_seen": iterations * settings["batch"],
+        "crops_seen": iterations * settings["batch"] * settings.get("accumulate", 1) * settings.get("processes", 1),
         "final_losses": _final_losses(run_dir / "log.csv"),
     }
 

@@ -1,6 +1,7 @@
 """The training loop shared by both stages: resumable checkpoints, CSV log, cosine schedule."""
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import json
@@ -13,10 +14,12 @@ from typing import Callable
 
 import torch
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch import nn
 from tqdm import tqdm
 
 from ..errors import RDCError
 from ..nets.model import ModelConfig, RDCModel
+from . import distributed
 from .data import CropSampler
 from .widen import widen_state
 
@@ -161,29 +164,59 @@ def _device(name: str) -> tuple[torch.device, str]:
     return device, f"{platform.machine()}, {torch.get_num_threads()} torch threads, CPU"
 
 
-def _accumulate(step, model, sampler, settings, device, generator) -> tuple[dict, bool]:
+class _Step(nn.Module):
+    """A stage's step as a module, so that DistributedDataParallel can wrap it (it syncs in forward)."""
+
+    def __init__(self, model: RDCModel, step: Callable):
+        super().__init__()
+        self.model, self.step = model, step
+
+    def forward(self, x: torch.Tensor, generator: torch.Generator) -> dict:
+        return self.step(self.model, x, generator)
+
+
+def _accumulate(step: nn.Module, sampler, settings, device, generator) -> tuple[dict, bool]:
     """Gradients of `settings.accumulate` micro-batches summed into the parameters (each loss divided by their
-    number); returns the loss terms averaged over them and whether every loss was finite."""
+    number; ranks synchronise on the last); returns the loss terms averaged over them and whether every loss
+    was finite on every rank."""
     total: dict = {}
-    for _ in range(settings.accumulate):
-        terms = step(model, sampler.sample(settings.batch).to(device), generator)
-        if not torch.isfinite(terms["loss"]):
-            return terms, False
-        (terms["loss"] / settings.accumulate).backward()
+    for i in range(settings.accumulate):
+        last = i == settings.accumulate - 1
+        with contextlib.nullcontext() if last or not hasattr(step, "no_sync") else step.no_sync():
+            terms = step(sampler.sample(settings.batch).to(device), generator)
+            if not distributed.all_finite(terms["loss"]):
+                return {k: v.item() for k, v in terms.items()}, False
+            (terms["loss"] / settings.accumulate).backward()
         for k, v in terms.items():
-            total[k] = total.get(k, 0) + v.detach() / settings.accumulate
+            total[k] = total.get(k, 0.0) + v.item() / settings.accumulate
     return total, True
+
+
+def _rng_states(sampler: CropSampler, generator: torch.Generator) -> list:
+    """Every rank's random states, in rank order (a checkpoint resumes each rank where it was)."""
+    return distributed.gather((sampler.generator.get_state(), generator.get_state()))
 
 
 def run(settings: TrainSettings, build_step: Callable, resume: bool) -> Path:
     """Train until `settings.iterations`; returns the checkpoint path.
 
-    `build_step(model, lambdas)` returns (parameters to train, step function, extra modules
+    `build_step(model, settings)` returns (parameters to train, step function, extra modules
     whose state is checkpointed); `step(model, batch, generator)` returns a dict of
-    scalar loss terms with the total under "loss".
+    scalar loss terms with the total under "loss". Launched by torchrun, every rank trains on its own
+    shard of the photos (:mod:`.distributed`).
     """
     torch.set_num_threads(settings.threads)
-    device, machine = _device(settings.device)
+    rank, world, device_name = distributed.start(settings.device)
+    try:
+        return _run(settings, build_step, resume, rank, world, device_name)
+    finally:
+        distributed.stop()
+
+
+def _run(settings, build_step, resume, rank, world, device_name) -> Path:
+    device, machine = _device(device_name)
+    if world > 1:
+        machine += f", {world} processes (torchrun)"
     torch.manual_seed(settings.seed)
     out = Path(settings.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -206,8 +239,8 @@ def run(settings: TrainSettings, build_step: Callable, resume: bool) -> Path:
     aux_params = [p for n, p in parameters if n.endswith("quantiles")]
     optimizer = torch.optim.Adam(main_params, lr=settings.lr)
     aux_optimizer = torch.optim.Adam(aux_params, lr=1e-3)
-    sampler = CropSampler(settings.data, settings.crop, settings.seed)
-    generator = torch.Generator().manual_seed(settings.seed + 1)
+    sampler = CropSampler(settings.data, settings.crop, settings.seed + rank, shard=(rank, world))
+    generator = torch.Generator().manual_seed(settings.seed + 1 + rank)
     start, seconds = 0, 0.0
     if state is not None:
         model.load_state_dict(state["model"])
@@ -218,23 +251,28 @@ def run(settings: TrainSettings, build_step: Callable, resume: bool) -> Path:
             if "ema" not in state:
                 raise RDCError(f"{checkpoint_path} kept no weight average; resume it without --ema")
             average.load_state_dict(state["ema"])
-        sampler.generator.set_state(state["sampler_rng"])
-        generator.set_state(state["rng"])
+        states = state.get("rng_states") or [(state["sampler_rng"], state["rng"])]
+        if rank < len(states):  # a rank the checkpoint did not have starts from its own seeds
+            sampler.generator.set_state(states[rank][0])
+            generator.set_state(states[rank][1])
         start, seconds = state["iteration"], state["seconds"]
-    (out / "settings.json").write_text(json.dumps(dataclasses.asdict(settings), indent=1))
-    log_path = out / "log.csv"
-    _truncate_log(log_path, start)
-    log_file = open(log_path, "a", newline="")
-    writer = None
+    quantiles = [f"model.{n}" for n, p in model.named_parameters() if n.endswith("quantiles")]
+    stepper = distributed.wrap(_Step(model, step), quantiles)
+    writer = log_file = None
+    if rank == 0:
+        (out / "settings.json").write_text(json.dumps(dataclasses.asdict(settings), indent=1))
+        log_path = out / "log.csv"
+        _truncate_log(log_path, start)
+        log_file = open(log_path, "a", newline="")
     bar = tqdm(range(start, settings.iterations), initial=start, total=settings.iterations,
-               desc=f"stage {settings.stage}", mininterval=5)
+               desc=f"stage {settings.stage}", mininterval=5, disable=rank > 0)
     t0 = time.time() - seconds
     skipped = 0
     for it in bar:
         for group in optimizer.param_groups:  # cosine decay to 5% of the initial rate
             group["lr"] = settings.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * it / settings.iterations)))
         optimizer.zero_grad()
-        terms, finite = _accumulate(step, model, sampler, settings, device, generator)
+        terms, finite = _accumulate(stepper, sampler, settings, device, generator)
         if finite:
             finite = torch.isfinite(torch.nn.utils.clip_grad_norm_(main_params, 1.0))
         if finite:
@@ -251,26 +289,32 @@ def run(settings: TrainSettings, build_step: Callable, resume: bool) -> Path:
         aux = model.aux_loss()
         aux_optimizer.zero_grad()
         aux.backward()
+        distributed.average_grads(aux_params)
         aux_optimizer.step()
-        row = {"iteration": it + 1, "seconds": round(time.time() - t0, 1), "aux": aux.item()}
-        row.update({k: v.item() for k, v in terms.items()})
-        if writer is None:
-            writer = csv.DictWriter(log_file, fieldnames=list(row))
-            if log_path.stat().st_size == 0:
-                writer.writeheader()
-        writer.writerow(row)
+        terms = distributed.average_terms({"aux": aux.item(), **terms})
+        row = {"iteration": it + 1, "seconds": round(time.time() - t0, 1), **terms}
         bar.set_postfix(loss=f"{row['loss']:.3f}", bpp=f"{row.get('bpp', 0):.3f}", refresh=False)
+        if rank == 0:
+            if writer is None:
+                writer = csv.DictWriter(log_file, fieldnames=list(row))
+                if log_path.stat().st_size == 0:
+                    writer.writeheader()
+            writer.writerow(row)
         if (it + 1) % settings.checkpoint_every == 0 or it + 1 == settings.iterations:
+            rng_states = _rng_states(sampler, generator)  # every rank takes part
+            if rank > 0:
+                continue
             log_file.flush()
             _atomic_save({
                 "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                 "aux_optimizer": aux_optimizer.state_dict(), "extra": extra.state_dict(),
-                "sampler_rng": sampler.generator.get_state(), "rng": generator.get_state(),
+                "sampler_rng": rng_states[0][0], "rng": rng_states[0][1], "rng_states": rng_states,
                 "iteration": it + 1, "seconds": time.time() - t0, "machine": machine,
-                "settings": dataclasses.asdict(settings),
+                "settings": dataclasses.asdict(settings) | {"processes": world},
             } | ({"ema": average.state_dict()} if average is not None else {}), checkpoint_path)
             if average is not None:  # the averaged networks alone: an --init, or what export --average ships
                 _atomic_save({"model": average.module.state_dict(), "settings": dataclasses.asdict(settings),
                               "iteration": it + 1}, out / AVERAGE)
-    log_file.close()
+    if log_file is not None:
+        log_file.close()
     return checkpoint_path

@@ -22,6 +22,7 @@ def build(model, settings):
     spatial_weight = SPATIAL_WEIGHT if settings.spatial_cognition else 0.0
     cognition = CognitionLoss(temperature=TEMPERATURE)
     levels = model.config.levels
+    model.residual.requires_grad_(False)  # not trained here; frozen, distributed training leaves it alone
 
     def step(model, x, generator):
         level = (torch.rand(len(x), generator=generator) * (levels - 1)).to(x.device)
