@@ -60,14 +60,16 @@ def _named(source: str, error: Exception) -> str:
     return str(error) if str(error).startswith(source) else f"{source}: {error}"
 
 
-def _run_batch(sources, output, suffix, work, force: bool, read: bool = True) -> None:
+def _run_batch(sources, output, suffix, work, force: bool, read: bool = True, targets: dict | None = None) -> None:
     """Run `work(source, data) -> bytes` on every input; report failures, exit 1 if any.
 
     With `read=False`, `data` is the file name (stdin is still read): images are opened lazily, so a large
-    photo's compressed bytes need not stay in memory while it is coded."""
+    photo's compressed bytes need not stay in memory while it is coded. `targets` (a mirrored tree) names
+    each input's output; there an existing output is skipped, not an error, so a killed run resumes."""
     from .outputs import write_atomic, write_stdout
 
-    batch = len(sources) > 1
+    batch = len(sources) > 1 or targets is not None
+    skipped = 0
     if batch and output not in (None, "-"):
         Path(output).mkdir(parents=True, exist_ok=True)
     if batch and output == "-":
@@ -82,9 +84,16 @@ def _run_batch(sources, output, suffix, work, force: bool, read: bool = True) ->
         progress = tqdm(total=len(sources), unit="file", file=sys.stderr)
     for source in sources:
         try:
-            target = _output_path(source, output, batch, suffix)
+            target = targets[source] if targets is not None else _output_path(source, output, batch, suffix)
             if target is not None and target.exists() and not force:
-                raise RDCError(f"{target} exists (use --force to overwrite)")
+                if targets is None:
+                    raise RDCError(f"{target} exists (use --force to overwrite)")
+                skipped += 1
+                if progress:
+                    progress.update()
+                continue
+            if targets is not None:
+                target.parent.mkdir(parents=True, exist_ok=True)
             result = work(source, _read_input(source) if read or source == "-" else source)
             if target is None:
                 write_stdout(result)
@@ -103,6 +112,9 @@ def _run_batch(sources, output, suffix, work, force: bool, read: bool = True) ->
             progress.update()
     if progress:
         progress.close()
+    if skipped:
+        click.echo(f"rdc: {skipped} of {len(sources)} outputs exist already and were skipped (--force "
+                   "recodes them)", err=True)
     if failures:
         if batch:
             _fail(f"{len(failures)} of {len(sources)} inputs failed: {', '.join(failures)}")
@@ -142,6 +154,8 @@ Examples:
   rdc encode img.png --bpp 0.25            # best stream at or under 0.25 bpp
   rdc encode img.png --size 20k --layers 3 # at most 20 000 bytes, all layers
   cat img.png | rdc encode - -o - > img.rdc
+  rdc encode -r photos/ -o coded/          # coded/ mirrors photos/; a rerun skips what is done
+  rdc encode -r photos/ -o coded/ --shard 2/8   # the third of 8 jobs (SLURM arrays, GNU parallel)
 """)
 @click.argument("images", nargs=-1, required=True)
 @click.option("-o", "--output", default=None,
@@ -152,14 +166,32 @@ Examples:
               help="Target bits per pixel: search the rate (and layers) for the best stream at or under it.")
 @click.option("--size", "size", default=None, help="Target file size in bytes, e.g. 20k or 1.5M (k = 1000).")
 @click.option("--layers", type=int, default=None, help="Residual layers to include (default: all).")
+@click.option("-r", "--recursive", is_flag=True,
+              help="Code every image under the input folders into the same tree under -o; existing outputs are "
+                   "skipped unless --force.")
+@click.option("--shard", default=None, metavar="I/N",
+              help="Code only the I-th (from 0) of N interleaved slices of the sorted inputs.")
 @max_pixels_option
 @force_option
 @weights_option
-def encode(images, output, rate, bpp, size, layers, max_pixels, force, weights):
+def encode(images, output, rate, bpp, size, layers, recursive, shard, max_pixels, force, weights):
     """Compress images into .rdc streams."""
+    from .batches import parse_shard, shard as slice_of, tree
+
     targets = [o for o, v in (("--rate", rate), ("--bpp", bpp), ("--size", size)) if v is not None]
     if len(targets) > 1:
         raise click.UsageError(f"{' and '.join(targets)} exclude each other")
+    if recursive and output in (None, "-"):
+        raise click.UsageError("-r needs -o FOLDER to mirror the input tree into")
+    tree_targets = dict(tree(list(images), output, ".rdc")) if recursive else None
+    sources = list(tree_targets) if recursive else list(images)
+    if shard is not None:
+        if "-" in sources:
+            raise click.UsageError("--shard slices files, not stdin")
+        try:
+            sources = slice_of(sources, *parse_shard(shard))
+        except RDCError as e:
+            raise click.BadParameter(str(e).removeprefix("--shard: "), param_hint="--shard") from None
     max_bytes = _parse_size(size) if size is not None else None
     codec = _load_codec(weights, max_pixels)
     rate = 3.0 if rate is None else rate
@@ -190,7 +222,7 @@ def encode(images, output, rate, bpp, size, layers, max_pixels, force, weights):
                    f"with {fitted.layers} residual layers{note}", err=True)
         return fitted.data
 
-    _run_batch(list(images), output, ".rdc", work, force, read=False)
+    _run_batch(sources, output, ".rdc", work, force, read=False, targets=tree_targets)
 
 
 def _parse_size(text: str) -> int:

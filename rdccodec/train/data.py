@@ -8,9 +8,8 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
+from ..batches import IMAGE_SUFFIXES
 from ..errors import RDCError
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 
 
 def find_images(folders: list[str]) -> list[Path]:
