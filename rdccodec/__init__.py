@@ -33,9 +33,10 @@ def _codec() -> "Codec":
     return _default
 
 
-def encode(image: Any, rate: float = 3.0, layers: int | None = None) -> bytes:
-    """Compress a path, bytes, PIL image or H×W×3 uint8 array with the shipped model."""
-    return _codec().encode(image, rate=rate, layers=layers)
+def encode(image: Any, rate: float = 3.0, layers: int | None = None, effort: int = 0) -> bytes:
+    """Compress a path, bytes, PIL image or H×W×3 uint8 array with the shipped model; `effort` 1–3 spends
+    more encoding time for better streams (the decoder is the same)."""
+    return _codec().encode(image, rate=rate, layers=layers, effort=effort)
 
 
 def decode(data: bytes, beta: float = 0.0, layers: int | None = None, strict: bool = False) -> "Image.Image":

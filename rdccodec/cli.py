@@ -154,6 +154,7 @@ Examples:
   rdc encode img.png --bpp 0.25            # best stream at or under 0.25 bpp
   rdc encode img.png --size 20k --layers 3 # at most 20 000 bytes, all layers
   cat img.png | rdc encode - -o - > img.rdc
+  rdc encode img.png --rate 2 --effort 3   # slower encode, smaller stream, same decoder
   rdc encode -r photos/ -o coded/          # coded/ mirrors photos/; a rerun skips what is done
   rdc encode -r photos/ -o coded/ --shard 2/8   # the third of 8 jobs (SLURM arrays, GNU parallel)
 """)
@@ -171,10 +172,14 @@ Examples:
                    "skipped unless --force.")
 @click.option("--shard", default=None, metavar="I/N",
               help="Code only the I-th (from 0) of N interleaved slices of the sorted inputs.")
+@click.option("--effort", type=click.IntRange(0, 3), default=0, show_default=True,
+              help="Encoder effort: 1–3 refine the latents by gradient steps (about 4, 8 and 14 s for a "
+                   "768×512 image on two cores) for smaller streams at the same quality; 0 is one pass.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @max_pixels_option
 @force_option
 @weights_option
-def encode(images, output, rate, bpp, size, layers, recursive, shard, max_pixels, force, weights):
+def encode(images, output, rate, bpp, size, layers, recursive, shard, effort, quiet, max_pixels, force, weights):
     """Compress images into .rdc streams."""
     from .batches import parse_shard, shard as slice_of, tree
 
@@ -204,7 +209,7 @@ def encode(images, output, rate, bpp, size, layers, recursive, shard, max_pixels
         with warnings.catch_warnings(record=True) as notes:
             warnings.simplefilter("always", ImageNote)
             if bpp is None and max_bytes is None:
-                result = codec.encode(data, rate, layers)
+                result = codec.encode(data, rate, layers, effort=effort, progress=not quiet)
             else:
                 result = fit(source, data)
         for note in notes:  # what the image loses, named by input; other warnings as Python shows them
@@ -215,7 +220,8 @@ def encode(images, output, rate, bpp, size, layers, recursive, shard, max_pixels
         return result
 
     def fit(source, data):
-        fitted = codec.encode_to_size(data, max_bytes=max_bytes, max_bpp=bpp, layers=layers)
+        fitted = codec.encode_to_size(data, max_bytes=max_bytes, max_bpp=bpp, layers=layers, effort=effort,
+                                      progress=not quiet)
         info = codec.info(fitted.data)
         note = " (the target lies above the model's range)" if fitted.reached_top else ""
         click.echo(f"rdc: {source}: {info['bpp']:.4f} bpp, {len(fitted.data)} bytes at rate {fitted.rate:.3f} "

