@@ -355,9 +355,10 @@ Examples:
 @click.option("--classifier", type=click.Choice(["0", "1", "2"]), default="2", show_default=True,
               help="EfficientNet-Lite variant judging --task classify and --task features.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Evaluate on N images (evenly spaced).")
+@click.option("--effort", type=click.IntRange(0, 3), default=0, show_default=True, help="rdc's encoder effort.")
 @click.option("-o", "--output", "out_dir", default="results/eval", show_default=True)
 @weights_option
-def evaluate(data_dir, task, rates, betas, layer_list, baselines, classifier, limit, out_dir, weights):
+def evaluate(data_dir, task, rates, betas, layer_list, baselines, classifier, limit, effort, out_dir, weights):
     """Rate–distortion / rate–accuracy curves against JPEG, WebP and AVIF, with BD-rates and plots."""
     from .evaluate.baselines import QUALITIES
     from .evaluate.run import evaluate as run_eval
@@ -370,7 +371,7 @@ def evaluate(data_dir, task, rates, betas, layer_list, baselines, classifier, li
     if any(not 0 <= b <= 1 for b in beta_values):
         raise click.BadParameter("β must lie in [0, 1]", param_hint="--betas")
     report = run_eval(data_dir, task, _floats(rates), beta_values, [int(v) for v in _floats(layer_list)],
-                      names, out_dir, limit, int(classifier), weights)
+                      names, out_dir, limit, int(classifier), weights, effort)
     for curve, table in report["bd_rate"].items():
         cells = ", ".join(f"{k}: {'n/a' if v is None else f'{v:+.1f}%'}" for k, v in table.items())
         click.echo(f"BD-rate {curve}: {cells}")
@@ -486,7 +487,7 @@ def train_stage2(init, **kw):
 @train.command("export", epilog="""\b
 Examples:
   rdc train export runs/default/stage1 runs/default/stage2 -o rdccodec/weights/default.pt --command "make train"
-  rdc train export runs/gpu/stage1 runs/gpu/stage2 -o rdccodec/weights/default.pt --earlier runs/s11/weights.json
+  rdc train export runs/gpu/stage1 runs/gpu/stage2 -o rdccodec/weights/default.pt --earlier runs/r11/weights.json
   rdc train export runs/r27/stage1 runs/r27/stage2 -o runs/r27/weights.pt --average
 """)
 @click.argument("stage1_dir", type=click.Path(exists=True, file_okay=False))

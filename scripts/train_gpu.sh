@@ -6,7 +6,7 @@
 # weights, init.pt (the weights to continue from) and the training photos.
 # Each stage first runs a short probe to measure its iterations per second, then trains for as many
 # iterations as fit its seconds, so its cosine schedule runs to the end. With LIMIT (the seconds the whole
-# script may take, e.g. a device call's limit), stage II shrinks to what stage I left of it: session 11's
+# script may take, e.g. a device call's limit), stage II shrinks to what stage I left of it: round 11's
 # machine ran slower than its probes and a call limit cut stage II short.
 set -euo pipefail
 SECONDS1=${1:?seconds for stage I}

@@ -107,6 +107,7 @@ def run(out_path: str = "results/bench.json", large_side: tuple[int, int] = (400
         report[f"rdc_{name}"] = {
             "encode_s": enc, "decode_s": dec, "bytes": len(data),
             "encode_mp_per_s": megapixels / enc, "decode_mp_per_s": megapixels / dec}
+    report["rdc_768x512_effort"] = effort_seconds(codec, image)
     # CompressAI as its users run it (a fresh process), and in this process, with rdc's allocator
     # setting, which speeds the reference up as well
     stock = subprocess.run([sys.executable, "-c", "import json, rdccodec.evaluate.bench as b; "
@@ -133,6 +134,20 @@ def run(out_path: str = "results/bench.json", large_side: tuple[int, int] = (400
     report["peak_rss_mib_this_process"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     Path(out_path).write_text(json.dumps(report, indent=1) + "\n")
     return report
+
+
+def effort_seconds(codec, image: np.ndarray, rate: float = 3.0) -> dict:
+    """Seconds and bytes of one encode of a 768×512 image at every encoder effort (all layers), after a
+    warm-up encode that loads the cognition backbone."""
+    from ..refine import EFFORTS
+
+    codec.encode(image, rate=rate, effort=1)
+    rows = {}
+    for effort in range(len(EFFORTS)):
+        start = time.perf_counter()
+        data = codec.encode(image, rate=rate, effort=effort)
+        rows[str(effort)] = {"encode_s": time.perf_counter() - start, "bytes": len(data)}
+    return rows
 
 
 def compressai_reference() -> dict:

@@ -50,7 +50,7 @@ def _point_key(row: dict) -> tuple:
 
 def evaluate(data_dir: str, task: str, rates: list[float], betas: list[float], layers: list[int],
              baseline_names: list[str], out_dir: str, limit: int | None, classifier_variant: int,
-             weights: str | None = None) -> dict:
+             weights: str | None = None, effort: int = 0) -> dict:
     from ..codec import Codec
 
     codec = Codec(weights)
@@ -78,7 +78,7 @@ def evaluate(data_dir: str, task: str, rates: list[float], betas: list[float], l
     classifier_name = f"EfficientNet-Lite{classifier_variant}" if task != "rd" else None
     previous = json.loads(results_path.read_text()) if results_path.exists() else {}
     setup = {"task": task, "classifier": classifier_name, "model_sha256": codec.sha256,
-             "encoder": f"{codec.analysis_precision} analyses"}
+             "encoder": f"{codec.analysis_precision} analyses" + (f", effort {effort}" if effort else "")}
     same_baselines = all(previous.get(key) == setup[key] for key in ("task", "classifier"))
     same_rdc = same_baselines and all(previous.get(key) == setup[key] for key in ("model_sha256", "encoder"))
     done = {_point_key(r): r for r in previous.get("rows", [])
@@ -115,7 +115,7 @@ def evaluate(data_dir: str, task: str, rates: list[float], betas: list[float], l
             if all(k in done for k in keys):
                 rows += [done[k] for k in keys]
                 continue
-            full = codec.encode(original, rate=setting)
+            full = codec.encode(original, rate=setting, effort=effort)
             for beta, k in wanted:
                 data = container.drop_layers(full, k)
                 decoded = np.asarray(codec.decode(data, beta=beta).image.convert("RGB"))

@@ -30,7 +30,7 @@ class ModelConfig:
     residual_layers: tuple[int, ...] = (12, 12, 72)
     """Residual latent channels of each scalable layer. Layer 1 is kept narrow so that it cannot carry
     everything: with three equal groups of 32 channels, training left the second and third without a
-    live channel, and they added < 0.01 dB (session 7's measurement, docs/history.md › Training)."""
+    live channel, and they added < 0.01 dB (round 7's measurement, docs/history.md › Training)."""
 
     def __post_init__(self):
         object.__setattr__(self, "residual_layers", tuple(self.residual_layers))  # JSON gives a list
