@@ -1,5 +1,7 @@
 """Judge a training round without coding files: Kodak bits from the likelihoods, PSNR of x̂1 (β=1) and of
 x̂1 + r with every layer (β=0) at each rate level, and the BD-rate of each candidate against a reference.
+With --imagenet N, also β=1 on N ImageNet samples (256×256 centre crops, as `rdc eval` prepares them):
+EfficientNet-Lite2's top-1 and its dense feature fidelity at strides 8/16/32 (`rdc eval --task features`).
 
     python scripts/estimate_round.py runs/r27-control/stage1/checkpoint.pt runs/r27-control/stage1/average.pt \
         --reference rdccodec/weights/default.pt -o results/rounds/r27.json
@@ -35,6 +37,32 @@ def load(path: str) -> RDCModel:
 
 
 @torch.no_grad()
+def imagenet_curves(model: RDCModel, paths: list[Path]) -> dict:
+    """Mean bpp, top-1 and dense fidelity (strides 8/16/32) of x̂1 at each level over `paths`."""
+    from rdccodec.evaluate.classify import Classifier, imagenet_labels
+    from rdccodec.evaluate.features import METRICS, DenseFidelity
+    from rdccodec.evaluate.run import prepare
+
+    labels = imagenet_labels(sorted(Path(paths[0]).parent.iterdir()))
+    judge, fidelity = Classifier(2), DenseFidelity(2)
+    levels = model.config.levels
+    sums = np.zeros((levels, 2 + len(METRICS)))
+    for path in tqdm(paths, desc="imagenet", leave=False):
+        original = prepare(path, "features")
+        maps = fidelity.maps(original)
+        x = torch.from_numpy(original.copy()).permute(2, 0, 1)[None].float() / 255
+        for level in range(levels):
+            out = model.primary(x, torch.tensor([float(level)]))
+            decoded = (out["x_hat"].clamp(0, 1) * 255).round().to(torch.uint8)[0].permute(1, 2, 0).numpy()
+            similarity = fidelity.similarity(maps, decoded)
+            sums[level] += (bits_per_pixel(out["likelihoods"], 256 * 256).item(),
+                            float(judge.topk(decoded, labels[path])[0]), *(similarity[m] for m in METRICS))
+    mean = sums / len(paths)
+    return {"bpp": mean[:, 0].tolist(), "top1": mean[:, 1].tolist(),
+            **{m: mean[:, 2 + i].tolist() for i, m in enumerate(METRICS)}}
+
+
+@torch.no_grad()
 def curves(model: RDCModel, photos: list[torch.Tensor]) -> dict:
     """Mean bpp and PSNR over `photos` at each level: β=1 (x̂1 alone) and β=0 with every layer."""
     levels, layers = model.config.levels, model.config.layers
@@ -64,23 +92,35 @@ def main() -> None:
     parser.add_argument("--reference", default="rdccodec/weights/default.pt")
     parser.add_argument("--data", default="../shared/data/kodak")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--imagenet", type=int, default=0, metavar="N",
+                        help="Also judge β=1 on N of ../shared/data/imagenet-samples (evenly spaced).")
     parser.add_argument("-o", "--output", help="Also write the curves and BD-rates here (JSON).")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     photos = [load_photo(p)[None].float() / 255 for p in find_images([args.data])]
+    samples = sorted(Path("../shared/data/imagenet-samples").glob("*"))
+    samples = samples[::max(1, len(samples) // args.imagenet)][:args.imagenet] if args.imagenet else []
     report = {}
     for path in [args.reference, *args.candidates]:
         start = time.time()
-        report[path] = curves(load(path), photos)
+        model = load(path)
+        report[path] = curves(model, photos)
+        if samples:
+            report[path]["imagenet_beta1"] = imagenet_curves(model, samples)
         report[path]["seconds"] = round(time.time() - start, 1)
     ref = report[args.reference]
     for path in args.candidates:
         c = report[path]
-        c["bd_rate_vs_reference"] = {
+        bd = c["bd_rate_vs_reference"] = {
             beta: round(bd_rate(c[beta]["bpp"], c[beta]["psnr"], ref[beta]["bpp"], ref[beta]["psnr"]), 2)
             for beta in ("beta1", "beta0")}
-        print(f"{path}: BD-rate β=1 {c['bd_rate_vs_reference']['beta1']:+.2f} %, "
-              f"β=0 all layers {c['bd_rate_vs_reference']['beta0']:+.2f} % against {args.reference}")
+        if samples:
+            mine, theirs = c["imagenet_beta1"], ref["imagenet_beta1"]
+            for metric in [m for m in mine if m != "bpp"]:
+                value = bd_rate(mine["bpp"], mine[metric], theirs["bpp"], theirs[metric])
+                bd[f"imagenet_beta1_{metric}"] = None if value is None else round(value, 2)
+        print(f"{path}: BD-rate against {args.reference}: " + ", ".join(
+            f"{k} {'n/a' if v is None else f'{v:+.2f} %'}" for k, v in bd.items()))
     if args.output:
         Path(args.output).parent.mkdir(parents=True, exist_ok=True)
         Path(args.output).write_text(json.dumps({"reference": args.reference, "data": args.data,

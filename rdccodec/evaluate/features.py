@@ -24,7 +24,7 @@ class DenseFidelity:
 
     @torch.no_grad()
     def maps(self, array: np.ndarray) -> list[torch.Tensor]:
-        x = torch.from_numpy(np.ascontiguousarray(array)).permute(2, 0, 1)[None].float() / 255
+        x = torch.from_numpy(np.array(array)).permute(2, 0, 1)[None].float() / 255
         b = self.model
         h = b.bn1(b.conv_stem(normalise(x)))
         maps = []
