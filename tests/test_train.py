@@ -16,6 +16,20 @@ from rdccodec.train import loop, stage2
 from rdccodec.train.losses import CognitionLoss, local_mse
 
 
+def _photos(tmp_path, count: int, seed: int):
+    """A folder of `count` random 96×80 training photos."""
+    data = tmp_path / "photos"
+    data.mkdir()
+    rng = np.random.default_rng(seed)
+    for i in range(count):
+        Image.fromarray(rng.integers(0, 256, (80, 96, 3), dtype=np.uint8)).save(data / f"p{i}.png")
+    return data, rng
+
+
+def _run(*args):
+    return CliRunner().invoke(main, ["train", *args], catch_exceptions=False)
+
+
 def test_local_mse_is_zero_inside_the_range_and_grows_outside():
     inside = torch.rand(2, 3, 8, 8)
     assert torch.all(local_mse(inside) == 0)
@@ -46,13 +60,9 @@ def test_spatial_distance_grows_with_noise_and_sees_misplaced_content_that_pooli
 
 
 def test_two_stages_resume_and_export(tmp_path):
-    data = tmp_path / "photos"
-    data.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(3):
-        Image.fromarray(rng.integers(0, 256, (80, 96, 3), dtype=np.uint8)).save(data / f"p{i}.png")
+    data, rng = _photos(tmp_path, 3, 0)
     common = ["--data", str(data), "--batch", "2", "--crop", "64", "--threads", "1"]
-    run = lambda *args: CliRunner().invoke(main, ["train", *args], catch_exceptions=False)
+    run = _run
     s1, s2 = tmp_path / "s1", tmp_path / "s2"
     assert run("stage1", "--iterations", "2", "--out", str(s1), *common).exit_code == 0
     assert run("stage1", "--iterations", "3", "--out", str(s1), "--resume", *common).exit_code == 0
@@ -72,12 +82,9 @@ def test_two_stages_resume_and_export(tmp_path):
 
 
 def test_continued_training_starts_from_its_init_and_its_card_records_the_earlier_runs(tmp_path):
-    data = tmp_path / "photos"
-    data.mkdir()
-    rng = np.random.default_rng(1)
-    Image.fromarray(rng.integers(0, 256, (80, 96, 3), dtype=np.uint8)).save(data / "p.png")
+    data, rng = _photos(tmp_path, 1, 1)
     common = ["--data", str(data), "--batch", "2", "--crop", "64", "--threads", "1"]
-    run = lambda *args: CliRunner().invoke(main, ["train", *args], catch_exceptions=False)
+    run = _run
     s1, s2, s3, s4 = (tmp_path / f"s{i}" for i in range(1, 5))
     assert run("stage1", "--iterations", "2", "--out", str(s1), *common).exit_code == 0
     assert run("stage2", "--iterations", "1", "--out", str(s2), "--init", str(s1 / "checkpoint.pt"), *common).exit_code == 0
@@ -113,7 +120,7 @@ def test_continued_training_starts_from_its_init_and_its_card_records_the_earlie
     history = json.loads(again.with_suffix(".json").read_text())["earlier_runs"]
     assert list(history) == [str(s1), str(s2), str(s3), str(s4)]
     with pytest.raises(RDCError, match="not a run folder or an rdc model card"):
-        run("export", str(s3), str(s6), "-o", str(again), "--earlier", str(data / "p.png"))
+        run("export", str(s3), str(s6), "-o", str(again), "--earlier", str(data / "p0.png"))
     assert Codec(out).model.residual.hyperprior.group_channels == (32, 32, 32)
 
     # a wider residual synthesis starts from the narrower one's weights; its width is part of the run
@@ -162,14 +169,10 @@ def test_a_folder_without_photos_or_checkpoint_is_a_clear_error(tmp_path):
 
 
 def test_accumulated_micro_batches_and_a_weight_average_resume_and_export(tmp_path):
-    data = tmp_path / "photos"
-    data.mkdir()
-    rng = np.random.default_rng(1)
-    for i in range(3):
-        Image.fromarray(rng.integers(0, 256, (80, 96, 3), dtype=np.uint8)).save(data / f"p{i}.png")
+    data, rng = _photos(tmp_path, 3, 1)
     common = ["--data", str(data), "--batch", "2", "--crop", "64", "--threads", "1", "--accumulate", "2",
               "--ema", "0.5"]
-    run = lambda *args: CliRunner().invoke(main, ["train", *args], catch_exceptions=False)
+    run = _run
     s1, s2 = tmp_path / "s1", tmp_path / "s2"
     assert run("stage1", "--iterations", "2", "--out", str(s1), "--spatial-cognition", *common).exit_code == 0
     assert run("stage1", "--iterations", "3", "--out", str(s1), "--resume", "--spatial-cognition",
@@ -197,9 +200,7 @@ def test_accumulated_micro_batches_and_a_weight_average_resume_and_export(tmp_pa
 
 
 def test_a_non_finite_loss_skips_its_update_and_a_run_of_them_stops_training(tmp_path):
-    data = tmp_path / "photos"
-    data.mkdir()
-    Image.fromarray(np.random.default_rng(0).integers(0, 256, (80, 96, 3), dtype=np.uint8)).save(data / "p.png")
+    data, _ = _photos(tmp_path, 1, 0)
     calls = []
 
     def poisoned(bad_calls):
@@ -235,11 +236,7 @@ def test_torchrun_trains_on_two_processes_and_one_process_resumes_the_checkpoint
     import subprocess
     import sys
 
-    data = tmp_path / "photos"
-    data.mkdir()
-    rng = np.random.default_rng(2)
-    for i in range(4):
-        Image.fromarray(rng.integers(0, 256, (80, 96, 3), dtype=np.uint8)).save(data / f"p{i}.png")
+    data, _ = _photos(tmp_path, 4, 2)
     common = ["--data", str(data), "--batch", "2", "--crop", "64", "--threads", "1", "--out", str(tmp_path / "s1")]
     env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK")}
     done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
