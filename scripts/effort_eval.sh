@@ -6,7 +6,7 @@ LIMIT=${1:-24}
 RDC=${RDC:-.venv/bin/rdc}
 for effort in 0 1 2 3; do
   "$RDC" eval ../shared/data/kodak --limit "$LIMIT" --betas 0,1 --layers 3 --baselines avif --effort "$effort" \
-    -o "results/effort/e$effort" > "results/effort/e$effort.log" 2>&1
+    -o "results/effort/e$effort" > "${TMPDIR:-/tmp}/effort-e$effort.log" 2>&1  # progress bars, not results
 done
 .venv/bin/python - <<'PY'
 import json
