@@ -25,7 +25,8 @@ train-shipped: train train-gpu train-r12 train-r13 train-r14 train-r15 train-r16
 # A/B from the shipped weights (round 27, 2026-12-06): stage I of the shipped recipe with a weight average
 # kept beside it, against the same with the spatial cognition term; one core each, run side by side, judged
 # with scripts/estimate_round.py (docs/training.md › A/B rounds). Both were stopped at their checkpoint of
-# iteration 3000 (93 minutes each, on an AVX-512 CPU shared with other work); this target resumes them.
+# iteration 3000 (93 minutes each, on an AVX-512 CPU shared with other work); their checkpoints (runs/, 64 MB
+# each) are not in the repository, so this target, where runs/ is empty, starts them over.
 ab-r27:
 	$(BIN)/rdc train stage1 --iterations 4000 --batch 4 --crop 256 --lr 1e-4 --lambdas 0.0004 0.05 --seed 27 \
 		--threads 1 --ema 0.999 --out runs/r27-control/stage1 --resume --init rdccodec/weights/default.pt & \
