@@ -43,6 +43,22 @@ def efficientnet_lite(variant: int = 0) -> nn.Module:
     return model
 
 
+STRIDE_BLOCKS = (2, 4, 6)
+"""EfficientNet-Lite blocks whose outputs have strides 8, 16 and 32."""
+
+
+def stride_maps(model: nn.Module, x: Tensor) -> list[Tensor]:
+    """The feature maps at strides 8, 16 and 32 of an image in [0, 1] (the blocks past stride 32 are not
+    run)."""
+    h = model.bn1(model.conv_stem(normalise(x)))
+    maps = []
+    for i, block in enumerate(model.blocks[:STRIDE_BLOCKS[-1] + 1]):
+        h = block(h)
+        if i in STRIDE_BLOCKS:
+            maps.append(h)
+    return maps
+
+
 def normalise(x: Tensor) -> Tensor:
     mean = x.new_tensor(IMAGENET_MEAN)[None, :, None, None]
     std = x.new_tensor(IMAGENET_STD)[None, :, None, None]

@@ -147,21 +147,30 @@ class Codec:
             residual = []
             if layers:  # the residual branch runs only when its layers are stored
                 y_hat, p.y_hat = p.y_hat, None  # freed after its last use, the residual analysis
-                # the decoder's x̂1, to the bit
-                x_hat = run_tiled(lambda y_t: exact.primary.g_s(y_t).clamp(0, 1), [(y_hat, 1)], 16, grid,
-                                  self.tile // 16, SYNTHESIS_MARGIN)
+                refine_residual = bool(steps and refine.EFFORTS[effort].residual_steps)
+                synthesise = lambda y_t: exact.primary.g_s(y_t).clamp(0, 1)  # the decoder's x̂1, to the bit
+                if refine_residual:  # the refinement costs every tile against x̂1: held whole
+                    x_hat = run_tiled(synthesise, [(y_hat, 1)], 16, grid, self.tile // 16, SYNTHESIS_MARGIN)
+                    inputs, x_hat_of = [(pixels, 16), (x_hat, 16)], (lambda x_t: x_t)
+                else:  # synthesised tile by tile inside the analysis, never held whole
+                    inputs, x_hat_of = [(pixels, 16), (y_hat, 1)], synthesise
                 del y_hat
                 analyse = self._analysis(fast.residual.analyse)
-                # float16 halves the largest array an encoder holds; y_r is only ever rounded, by the encoder
-                y_r = run_tiled(lambda x, x_t: analyse(x - x_t, x_t).half(), [(pixels, 16), (x_hat, 16)], 2,
-                                grid, self.tile // 16, 8)
+
+                def residual_analysis(x, source):
+                    x_t = x_hat_of(source)
+                    # float16 halves the largest array an encoder holds; y_r is only ever rounded, by the encoder
+                    return analyse(x - x_t, x_t).half()
+
+                y_r = run_tiled(residual_analysis, inputs, 2, grid, self.tile // 16, 8)
+                del inputs
                 z_r = self._hyper_analysis(fast.residual.hyperprior, y_r)
-                if steps and refine.EFFORTS[effort].residual_steps:
+                if refine_residual:
                     with self._refining():
-                        cost = refine.ResidualCost(fast.residual, whole, x_hat.float(), z_r, rate, (height, width))
+                        cost = refine.ResidualCost(fast.residual, whole, x_hat, z_r, rate, (height, width))
                         y_r = refine.refine(y_r.float(), cost, refine.EFFORTS[effort].residual_steps, generator,
                                             bar.update)
-                del x_hat
+                    del x_hat, cost
                 r = entropy_coding.encode(exact.residual.hyperprior, y_r, z_r, rate, band // 8, dequantise=False)
                 residual = [container.LatentPayload(r.crcs[j], r.z if j == 0 else b"", tuple(r.strings[j]))
                             for j in range(layers)]

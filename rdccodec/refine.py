@@ -26,8 +26,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .backbones import stride_maps
 from .errors import RDCError
 from .nets.blocks import GainedHyperprior
+from .train.losses import feature_distance, geometric_lambda
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,11 +61,6 @@ MARGIN = 5
 """Latent cells around a tile whose latents the synthesis of the tile sees (the decoder's margin)."""
 
 
-def level_lambda(lambdas: tuple[float, float], levels: int, level: float) -> float:
-    low, high = lambdas
-    return low * (high / low) ** (level / (levels - 1))
-
-
 def soft_round(u: Tensor, temperature: float, generator: torch.Generator) -> Tensor:
     """SGA: a Gumbel-softmax choice between ⌊u⌋ and ⌈u⌉, each more likely the nearer it is; tends to
     rounding as the temperature falls, with gradients all along."""
@@ -77,7 +74,7 @@ def soft_round(u: Tensor, temperature: float, generator: torch.Generator) -> Ten
     return floor + up
 
 
-def bits(symbols: Tensor, scales: Tensor, hyperprior: GainedHyperprior) -> Tensor:
+def symbol_bits(symbols: Tensor, scales: Tensor, hyperprior: GainedHyperprior) -> Tensor:
     """Bits of integer-valued `symbols` (the gained latent less its means) under N(0, scales)."""
     likelihood = hyperprior.gaussian_conditional._likelihood(symbols, scales)
     return -torch.log2(hyperprior.gaussian_conditional.likelihood_lower_bound(likelihood)).sum()
@@ -158,33 +155,6 @@ def backbone():
                        "pip install 'rdccodec[effort]'") from None
 
 
-def spatial_distance(net, x_hat: Tensor, maps_x: list[Tensor]) -> Tensor:
-    """Mean over strides 8/16/32 of 1 − cosine similarity of the feature maps, location by location."""
-    from .backbones import normalise
-    from .train.losses import SPATIAL_BLOCKS
-
-    h = net.bn1(net.conv_stem(normalise(x_hat)))
-    total = 0.0
-    for i, block in enumerate(net.blocks[:max(SPATIAL_BLOCKS) + 1]):
-        h = block(h)
-        if i in SPATIAL_BLOCKS:
-            total = total + (1 - F.cosine_similarity(h, maps_x[SPATIAL_BLOCKS.index(i)], dim=1)).mean()
-    return total / len(SPATIAL_BLOCKS)
-
-
-@torch.no_grad()
-def feature_maps(net, x: Tensor) -> list[Tensor]:
-    from .backbones import normalise
-    from .train.losses import SPATIAL_BLOCKS
-
-    h, maps = net.bn1(net.conv_stem(normalise(x))), []
-    for i, block in enumerate(net.blocks[:max(SPATIAL_BLOCKS) + 1]):
-        h = block(h)
-        if i in SPATIAL_BLOCKS:
-            maps.append(h)
-    return maps
-
-
 class RegionCost:
     """Rate of a region's core symbols plus λ-weighted distortion of the pixels they change (the core and
     :data:`MARGIN` cells around it), both summed and divided by the image's pixels, so that the costs of
@@ -196,7 +166,7 @@ class RegionCost:
         self.nets, self.x, self.size = nets, x, size
         hp = nets.hyperprior
         self.means, self.scales, self.gain, self.inverse = hyper_parameters(hp, z, level)
-        self.lam = level_lambda(lambdas, hp.gains.levels, level)
+        self.lam = geometric_lambda(*lambdas, hp.gains.levels, level)
 
     def focus(self, core: tuple[slice, slice], extended: tuple[slice, slice]) -> None:
         """Cost `core`'s symbols, synthesising from the symbols of `extended`."""
@@ -220,7 +190,7 @@ class RegionCost:
 
     def bits(self, symbols: Tensor, channels: slice = slice(None)) -> Tensor:
         (cr, cc), _ = self.core, self.extended
-        return bits(self.core_of(symbols)[:, channels], self.scales[:, channels, cr, cc], self.nets.hyperprior)
+        return symbol_bits(self.core_of(symbols)[:, channels], self.scales[:, channels, cr, cc], self.nets.hyperprior)
 
     def cropped(self, pixels: Tensor) -> Tensor:
         rows, cols = self.crop
@@ -236,7 +206,11 @@ class PrimaryCost(RegionCost):
 
     def focus(self, core, extended) -> None:
         super().focus(core, extended)
-        self.maps = feature_maps(self.net, self.target) if self.net is not None else None
+        if self.net is not None:
+            with torch.no_grad():
+                self.maps = stride_maps(self.net, self.target)
+        else:
+            self.maps = None
 
     def __call__(self, symbols: Tensor) -> Tensor:
         x_hat = self.cropped(self.nets.g_s(self.dequantise(symbols))).float()
@@ -244,7 +218,8 @@ class PrimaryCost(RegionCost):
         distortion = 255**2 * ((x_hat - self.target) ** 2).sum() / 3
         if self.maps is not None:
             share = self.target.shape[2] * self.target.shape[3]
-            distortion = distortion + SPATIAL_WEIGHT * share * spatial_distance(self.net, x_hat, self.maps)
+            spatial = sum(feature_distance(a, b) for a, b in zip(stride_maps(self.net, x_hat), self.maps)) / 3
+            distortion = distortion + SPATIAL_WEIGHT * share * spatial.sum()
         return (self.bits(symbols) + self.lam * distortion) / area
 
 

@@ -18,6 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import click
 import numpy as np
 from PIL import Image
 
@@ -43,8 +44,6 @@ def fixtures(folder: Path) -> None:
 
 
 def check_long(block: str, where: str, cwd: Path) -> None:
-    import click
-
     from rdccodec.cli import main
 
     for number, line in enumerate(block.splitlines()):
@@ -99,8 +98,6 @@ def rdc_commands(line: str) -> list[list[str]]:
 
 def _subcommand_context(group, args: list[str]) -> None:
     """Parse the arguments of the (nested) subcommand that `args` names, as click would before running."""
-    import click
-
     while isinstance(group, click.Group) and args:
         name = next((a for a in args if not a.startswith("-")), None)
         if name is None or name not in group.commands:
@@ -120,7 +117,6 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         cwd = Path(tmp)
         fixtures(cwd)
-        (cwd / "shared").symlink_to(ROOT / ".." / "shared") if (ROOT / ".." / "shared").exists() else None
         for page in pages:
             for line, block in blocks(page):
                 where = f"{page.relative_to(ROOT)}:{line}"

@@ -9,11 +9,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..backbones import efficientnet_lite, normalise
+from ..backbones import efficientnet_lite, stride_maps
 
-STRIDES = {8: 2, 16: 4, 32: 6}
-"""Output stride → index of the EfficientNet-Lite block that ends at it."""
-METRICS = tuple(f"dense{s}" for s in STRIDES)
+METRICS = ("dense8", "dense16", "dense32")
 
 
 class DenseFidelity:
@@ -25,14 +23,7 @@ class DenseFidelity:
     @torch.no_grad()
     def maps(self, array: np.ndarray) -> list[torch.Tensor]:
         x = torch.from_numpy(np.array(array)).permute(2, 0, 1)[None].float() / 255
-        b = self.model
-        h = b.bn1(b.conv_stem(normalise(x)))
-        maps = []
-        for i, block in enumerate(b.blocks):
-            h = block(h)
-            if i in STRIDES.values():
-                maps.append(h)
-        return maps
+        return stride_maps(self.model, x)
 
     def similarity(self, original: list[torch.Tensor], decoded: np.ndarray) -> dict[str, float]:
         """`original` is :meth:`maps` of the original image, computed once per image."""

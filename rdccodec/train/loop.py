@@ -56,11 +56,6 @@ AVERAGE = "average.pt"  # beside checkpoint.pt in a run folder trained with --em
 MAX_SKIPPED = 10  # consecutive non-finite iterations before training stops
 
 
-def geometric_lambda(low: float, high: float, levels: int, level: torch.Tensor) -> torch.Tensor:
-    """λ for (possibly fractional) levels, geometric between the lowest and highest."""
-    return low * (high / low) ** (level / (levels - 1))
-
-
 def load_checkpoint(path) -> dict:
     """A checkpoint written by :func:`run`, or a weights file as one (training continues from shipped
     weights), or a one-line error naming the file."""

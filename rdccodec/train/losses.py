@@ -7,7 +7,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..backbones import efficientnet_lite, normalise
+from ..backbones import STRIDE_BLOCKS, efficientnet_lite, normalise
+
+
+def geometric_lambda(low: float, high: float, levels: int, level: Tensor) -> Tensor:
+    """λ for (possibly fractional) levels, geometric between the lowest and highest."""
+    return low * (high / low) ** (level / (levels - 1))
 
 
 def bits_per_pixel(likelihoods: dict, pixels: int) -> Tensor:
@@ -33,7 +38,7 @@ class CognitionLoss(nn.Module):
 
     Pooling keeps what a classifier keeps and drops where things are, which dense
     tasks need; :meth:`forward` therefore also returns 1 − cosine similarity of the
-    feature maps location by location at strides 8, 16 and 32 (:data:`SPATIAL_BLOCKS`).
+    feature maps location by location at strides 8, 16 and 32.
     """
 
     def __init__(self, temperature: float = 0.1, queue_size: int = 1024, variant: int = 0):
@@ -53,7 +58,7 @@ class CognitionLoss(nn.Module):
             h = block(h)
             if i == 4:
                 pooled.append(F.normalize(h.mean((2, 3)), dim=1))
-            if i in SPATIAL_BLOCKS:
+            if i in STRIDE_BLOCKS:
                 maps.append(h)
         h = b.bn2(b.conv_head(h))
         pooled.append(F.normalize(h.mean((2, 3)), dim=1))
@@ -76,10 +81,6 @@ class CognitionLoss(nn.Module):
             self.queue[idx] = keys
             self.queue_pointer.copy_((self.queue_pointer + n) % len(self.queue))
         return loss, spatial
-
-
-SPATIAL_BLOCKS = (2, 4, 6)
-"""EfficientNet-Lite blocks whose outputs have strides 8, 16 and 32."""
 
 
 def feature_distance(a: Tensor, b: Tensor) -> Tensor:

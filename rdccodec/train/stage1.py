@@ -4,8 +4,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .losses import CognitionLoss, bits_per_pixel, local_mse
-from .loop import geometric_lambda
+from .losses import CognitionLoss, bits_per_pixel, geometric_lambda, local_mse
 
 # λ weighs 255²·MSE-scaled distortions, as in CompressAI's λ convention.
 LAMBDA_LOW, LAMBDA_HIGH = 0.001, 0.05

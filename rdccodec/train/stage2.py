@@ -4,8 +4,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .losses import bits_per_pixel
-from .loop import geometric_lambda
+from .losses import bits_per_pixel, geometric_lambda
 
 LAMBDA_LOW, LAMBDA_HIGH = 0.001, 0.05
 # layer k of K is trained at λ_level·2^k: each added layer is a finer operating point
