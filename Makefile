@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install test docs-check train-shipped ab-r27 train train-gpu train-r12 train-r13 train-r14 train-r15 train-r16 train-r17 train-r18 train-r19 train-r20 train-r21 train-r22 train-r23 train-r24 train-r25 clean
+.PHONY: install test docs-check train-shipped ab-r27 ab-r27-stage1 ab-r28 train train-gpu train-r12 train-r13 train-r14 train-r15 train-r16 train-r17 train-r18 train-r19 train-r20 train-r21 train-r22 train-r23 train-r24 train-r25 clean
 
 install:
 	$(PYTHON) -m venv $(VENV)
@@ -27,14 +27,29 @@ train-shipped: train train-gpu train-r12 train-r13 train-r14 train-r15 train-r16
 # with scripts/estimate_round.py (docs/training.md › A/B rounds). Both were stopped at their checkpoint of
 # iteration 3000 (93 minutes each, on an AVX-512 CPU shared with other work); their checkpoints (runs/, 64 MB
 # each) are not in the repository, so this target, where runs/ is empty, starts them over.
-ab-r27:
+ab-r27: ab-r27-stage1
+	$(BIN)/python scripts/estimate_round.py runs/r27-control/stage1/checkpoint.pt runs/r27-control/stage1/average.pt \
+		runs/r27-spatial/stage1/checkpoint.pt runs/r27-spatial/stage1/average.pt --imagenet 100 \
+		-o results/rounds/r27.json
+
+ab-r27-stage1:
 	$(BIN)/rdc train stage1 --iterations 4000 --batch 4 --crop 256 --lr 1e-4 --lambdas 0.0004 0.05 --seed 27 \
 		--threads 1 --ema 0.999 --out runs/r27-control/stage1 --resume --init rdccodec/weights/default.pt & \
 	$(BIN)/rdc train stage1 --iterations 4000 --batch 4 --crop 256 --lr 1e-4 --lambdas 0.0004 0.05 --seed 27 \
 		--threads 1 --ema 0.999 --spatial-cognition --out runs/r27-spatial/stage1 --resume \
 		--init rdccodec/weights/default.pt & wait
-	$(BIN)/python scripts/estimate_round.py runs/r27-control/stage1/checkpoint.pt runs/r27-control/stage1/average.pt \
-		runs/r27-spatial/stage1/checkpoint.pt runs/r27-spatial/stage1/average.pt -o results/rounds/r27.json
+
+# Round 28 (2026-12-06): round 27's A/B made full rounds. Both stage-I runs go on to their 4000 iterations,
+# then stage II of the shipped recipe trains the residual on each one's weight average (EMA kept here too);
+# one core each, side by side; judged like round 27 (docs/training.md › A/B rounds).
+ab-r28: ab-r27-stage1
+	$(BIN)/rdc train stage2 --iterations 3000 --batch 4 --crop 256 --lr 1.5e-4 --seed 28 --threads 1 --ema 0.999 \
+		--out runs/r28-control/stage2 --resume --init runs/r27-control/stage1/average.pt & \
+	$(BIN)/rdc train stage2 --iterations 3000 --batch 4 --crop 256 --lr 1.5e-4 --seed 28 --threads 1 --ema 0.999 \
+		--out runs/r28-spatial/stage2 --resume --init runs/r27-spatial/stage1/average.pt & wait
+	$(BIN)/python scripts/estimate_round.py runs/r28-control/stage2/checkpoint.pt runs/r28-control/stage2/average.pt \
+		runs/r28-spatial/stage2/checkpoint.pt runs/r28-spatial/stage2/average.pt --imagenet 100 \
+		-o results/rounds/r28.json
 
 # The recipe of the shipped weights is this target and the ones below it, in order (each comment gives the
 # run's time; README › Training gives the one command). This one, 8.6 hours on two CPU cores: stages I and II,

@@ -45,7 +45,7 @@ PRIMARY_LAMBDAS = (0.0004, 0.05)
 """λ of the lowest and highest rate level, as the shipped primary was trained (Makefile › train)."""
 RESIDUAL_LAMBDAS, LAYER_FACTOR = (0.001, 0.05), 2.0
 """Stage II's λ and its factor per layer (rdccodec.train.stage2)."""
-SPATIAL_WEIGHT = 0.0
+SPATIAL_WEIGHT = 50.0
 """Weight of the spatial feature distance, in units of 255²·MSE (as stage I's --spatial-cognition)."""
 LEARNING_RATE = 0.02
 """Adam's step on the gained latent, whose quantisation step is 1 (0.05 and 0.1 overshoot: the rounded

@@ -52,6 +52,22 @@ def test_effort_never_raises_the_cost_it_optimises(small_codec, kodak_crop, rate
     assert all(c <= before for c in costs)
 
 
+def test_the_primary_cost_holds_the_backbones_spatial_features(small_codec, kodak_crop):
+    """Effort's cognition term is live: the same symbols cost more with the feature distance than without,
+    and by the weight stated (the term is the stride-8/16/32 distance of the frozen Lite0)."""
+    net = refine.backbone()
+    with_maps, y = _primary_cost(small_codec, kodak_crop, 2.0, net)
+    plain, _ = _primary_cost(small_codec, kodak_crop, 2.0)
+    symbols = torch.round(y * plain.gain - plain.means)
+    with torch.no_grad():
+        extra = float(with_maps(symbols)) - float(plain(symbols))
+        x_hat = plain.cropped(plain.nets.g_s(plain.dequantise(symbols))).float()
+        distance = sum(refine.feature_distance(a, b) for a, b in
+                       zip(refine.stride_maps(net, x_hat), with_maps.maps)).sum() / 3
+    assert refine.SPATIAL_WEIGHT > 0 and extra > 0
+    assert extra == pytest.approx(float(plain.lam * refine.SPATIAL_WEIGHT * distance), rel=1e-4)
+
+
 def test_tiled_refinement_lowers_the_whole_image_cost_and_leaves_no_seams(shipped_codec, monkeypatch):
     from PIL import Image
 
