@@ -458,10 +458,14 @@ Examples:
   rdc train stage1 --iterations 5000 --lr 1.5e-4 --out runs/more/stage1 --init runs/default/stage2/checkpoint.pt
   rdc train stage1 --device cuda --batch 16 --crop 256 --iterations 5000 --out runs/gpu/stage1
   rdc train stage1 --batch 4 --accumulate 4 --ema 0.999 --spatial-cognition --iterations 3000 --out runs/r27/stage1
+  rdc train stage1 --primary-width 96 --iterations 4000 --out runs/wide/stage1 --init rdccodec/weights/default.pt
 """)
 @_train_options
 @click.option("--init", type=click.Path(exists=True, dir_okay=False),
               help="Start from this checkpoint's or weights file's networks (a fresh schedule and optimiser).")
+@click.option("--primary-width", "hidden", type=click.IntRange(min=1),
+              help="Width of the primary's analysis and synthesis (default: as in --init or the resumed "
+                   "checkpoint, else 64). A narrower one in --init is widened without changing its output.")
 @click.option("--spatial-cognition", is_flag=True,
               help="Add the backbone's feature maps at strides 8/16/32, compared location by location, to the "
                    "pooled InfoNCE.")

@@ -281,6 +281,14 @@ def total_steps(effort: int, layers: int, grid: tuple[int, int]) -> int:
     return e.primary_steps * len(list(regions(grid))) + residual
 
 
+def describe(effort: int) -> str:
+    """The effort's settings in words: what an evaluation records, so that results of other settings are
+    never taken for these."""
+    e = EFFORTS[effort]
+    return (f"effort {effort} ({e.primary_steps}+{e.residual_steps} steps, SGA Adam {LEARNING_RATE}, "
+            f"T {TEMPERATURE[0]}→{TEMPERATURE[1]}, spatial weight {SPATIAL_WEIGHT:g})")
+
+
 def seeded() -> torch.Generator:
     """The SGA noise: fixed, so that one machine with a fixed thread count makes the same stream."""
     return torch.Generator().manual_seed(0)

@@ -163,6 +163,19 @@ def test_a_widened_residual_synthesis_computes_what_the_narrow_one_did():
         widen_state(narrow, wide.state_dict())
 
 
+def test_a_widened_primary_computes_what_the_narrow_one_did():
+    torch.manual_seed(0)
+    narrow = RDCModel(SMALL).eval()
+    wide = RDCModel(dataclasses.replace(SMALL, hidden=24)).eval()
+    wide.load_state_dict(widen_state(wide, narrow.state_dict()))
+    assert wide.primary.g_a[0].weight.shape == (24, 3, 5, 5)
+    x, level = torch.rand(2, 3, 64, 64), torch.tensor([0.5, 4.0])
+    with torch.no_grad():
+        expected, got = narrow.primary(x, level), wide.primary(x, level)
+    assert torch.allclose(got["x_hat"], expected["x_hat"], atol=1e-6)
+    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(got["likelihoods"].values(), expected["likelihoods"].values()))
+
+
 def test_a_layer_mask_keeps_exactly_the_channels_of_its_groups():
     hyperprior = GainedHyperprior((2, 3, 5), 4, levels=2)
     slices = hyperprior.group_slices()

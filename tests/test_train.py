@@ -140,6 +140,11 @@ def test_continued_training_starts_from_its_init_and_its_card_records_the_earlie
     assert run("stage1", "--iterations", "1", "--out", str(tmp_path / "after"), "--init", str(wide / "checkpoint.pt"),
                *common).exit_code == 0  # a run continued from another keeps its shape
     assert weights(tmp_path / "after")["residual.g_s.0.weight"].shape == (80, 80, 5, 5)
+    # a wider primary likewise, in stage I (--primary-width)
+    assert run("stage1", "--iterations", "1", "--out", str(tmp_path / "wide1"), "--init", str(s3 / "checkpoint.pt"),
+               "--primary-width", "80", "--lr", "1e-30", *common).exit_code == 0
+    primary, narrow = weights(tmp_path / "wide1")["primary.g_s.0.weight"], weights(s3)["primary.g_s.0.weight"]
+    assert primary.shape[1] == 80 > narrow.shape[1] and torch.equal(primary[:, :narrow.shape[1]], narrow)
     out = tmp_path / "wide.pt"
     assert run("export", str(s3), str(wide), "-o", str(out)).exit_code == 0
     assert json.loads(out.with_suffix(".json").read_text())["config"]["residual_synthesis_hidden"] == 80

@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from .. import container
+from .. import container, refine
 from ..errors import RDCError
 from ..train.data import find_images
 from . import baselines
@@ -78,7 +78,7 @@ def evaluate(data_dir: str, task: str, rates: list[float], betas: list[float], l
     classifier_name = f"EfficientNet-Lite{classifier_variant}" if task != "rd" else None
     previous = json.loads(results_path.read_text()) if results_path.exists() else {}
     setup = {"task": task, "classifier": classifier_name, "model_sha256": codec.sha256,
-             "encoder": f"{codec.analysis_precision} analyses" + (f", effort {effort}" if effort else "")}
+             "encoder": f"{codec.analysis_precision} analyses" + (f", {refine.describe(effort)}" if effort else "")}
     same_baselines = all(previous.get(key) == setup[key] for key in ("task", "classifier"))
     same_rdc = same_baselines and all(previous.get(key) == setup[key] for key in ("model_sha256", "encoder"))
     done = {_point_key(r): r for r in previous.get("rows", [])

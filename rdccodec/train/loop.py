@@ -45,12 +45,13 @@ class TrainSettings:
     # The model's shape. None: as the checkpoint resumed or started from (--init) has it, else the default.
     residual_layers: tuple[int, ...] | None = None  # channels of each residual layer
     residual_synthesis_hidden: int | None = None
+    hidden: int | None = None  # width of the primary's analysis and synthesis
 
     def model_config(self) -> ModelConfig:
         return ModelConfig(**{option: getattr(self, option) for option in MODEL_OPTIONS})
 
 
-MODEL_OPTIONS = {"residual_layers": (32, 32, 32), "residual_synthesis_hidden": 48}
+MODEL_OPTIONS = {"residual_layers": (32, 32, 32), "residual_synthesis_hidden": 48, "hidden": 64}
 """The settings that shape the model, each with the value runs had before the option existed."""
 AVERAGE = "average.pt"  # beside checkpoint.pt in a run folder trained with --ema
 MAX_SKIPPED = 10  # consecutive non-finite iterations before training stops
@@ -101,29 +102,32 @@ def _resumed_settings(settings: TrainSettings, state: dict, path) -> TrainSettin
     """`settings` with the model shape the checkpoint was trained with, which any option given must match
     (a layer split has the same shapes, so loading would not notice)."""
     trained = checkpoint_config(state)
-    for option in MODEL_OPTIONS:
-        if getattr(settings, option) not in (None, getattr(trained, option)):
-            raise RDCError(f"{path} was trained with residual layers {','.join(map(str, trained.residual_layers))} "
-                           f"and residual synthesis width {trained.residual_synthesis_hidden}; resume it with "
-                           "the same options")
+    if any(getattr(settings, option) not in (None, getattr(trained, option)) for option in MODEL_OPTIONS):
+        raise RDCError(f"{path} was trained with {_shape(trained)}; resume it with the same options")
     return _settle_model_options(settings, trained)
 
 
+def _shape(config: ModelConfig) -> str:
+    return (f"residual layers {'+'.join(map(str, config.residual_layers))}, residual synthesis width "
+            f"{config.residual_synthesis_hidden} and primary width {config.hidden}")
+
+
+WIDTHS = ("hidden", "residual_synthesis_hidden")
+"""The model options that --init may widen (:mod:`.widen`)."""
+
+
 def _load_model(model: RDCModel, state: dict, path) -> None:
-    """Load checkpoint `state` into `model`, widening a narrower residual synthesis (:mod:`.widen`)."""
-    config = model.config
-    narrower = checkpoint_config(state).residual_synthesis_hidden
+    """Load checkpoint `state` into `model`, widening a narrower primary or residual synthesis."""
+    config, held = model.config, checkpoint_config(state)
     try:
-        if narrower < config.residual_synthesis_hidden:
-            narrow = RDCModel(dataclasses.replace(config, residual_synthesis_hidden=narrower))
+        if any(getattr(held, w) < getattr(config, w) for w in WIDTHS):
+            narrow = RDCModel(dataclasses.replace(config, **{w: getattr(held, w) for w in WIDTHS}))
             narrow.load_state_dict(state["model"])
             model.load_state_dict(widen_state(model, narrow.state_dict()))
         else:
             model.load_state_dict(state["model"])
-    except RuntimeError:  # shapes: another width, or residual layers summing to another latent
-        raise RDCError(f"{path}: its networks do not fit this model (residual layers "
-                       f"{'+'.join(map(str, config.residual_layers))}, residual synthesis width "
-                       f"{config.residual_synthesis_hidden})") from None
+    except (RuntimeError, ValueError):  # shapes: a wider network, or residual layers summing to another latent
+        raise RDCError(f"{path}: its networks do not fit this model ({_shape(config)})") from None
 
 
 def _atomic_save(obj, path: Path) -> None:
