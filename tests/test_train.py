@@ -95,7 +95,7 @@ def test_continued_training_starts_from_its_init_and_its_card_records_the_earlie
     assert torch.equal(weights(s3)[key], weights(s2)[key])  # stage I trains the primary branch only
     assert run("stage2", "--iterations", "1", "--out", str(s4), "--init", str(s3 / "checkpoint.pt"),
                "--residual-layers", "32,32,32", *common).exit_code == 0
-    with pytest.raises(RDCError, match="trained with residual layers 32,32,32 .* resume it with the same options"):
+    with pytest.raises(RDCError, match="trained with residual layers 32,32,32, .* resume it with the same options"):
         run("stage2", "--iterations", "2", "--out", str(s4), "--init", str(s3 / "checkpoint.pt"), "--resume",
             "--residual-layers", "12,12,72", *common)
     with pytest.raises(RDCError, match="do not fit this model"):
@@ -131,7 +131,7 @@ def test_continued_training_starts_from_its_init_and_its_card_records_the_earlie
     assert trained["residual.g_s.0.weight"].shape == (80, 80, 5, 5)
     narrow = weights(s3)["residual.g_s.0.weight"]
     assert narrow.shape[0] < 80 and torch.equal(trained["residual.g_s.0.weight"][:len(narrow), :len(narrow)], narrow)
-    with pytest.raises(RDCError, match="residual synthesis width 80; resume it with the same options"):
+    with pytest.raises(RDCError, match="residual synthesis width 80 and primary width 64; resume it with the same options"):
         run("stage2", "--iterations", "2", "--out", str(wide), "--init", str(s3 / "checkpoint.pt"), "--resume",
             "--residual-synthesis", "48", *common)
     with pytest.raises(RDCError, match="do not fit this model"):

@@ -108,7 +108,7 @@ def _resumed_settings(settings: TrainSettings, state: dict, path) -> TrainSettin
 
 
 def _shape(config: ModelConfig) -> str:
-    return (f"residual layers {'+'.join(map(str, config.residual_layers))}, residual synthesis width "
+    return (f"residual layers {','.join(map(str, config.residual_layers))}, residual synthesis width "
             f"{config.residual_synthesis_hidden} and primary width {config.hidden}")
 
 
