@@ -459,6 +459,7 @@ Examples:
   rdc train stage1 --device cuda --batch 16 --crop 256 --iterations 5000 --out runs/gpu/stage1
   rdc train stage1 --batch 4 --accumulate 4 --ema 0.999 --spatial-cognition --iterations 3000 --out runs/r27/stage1
   rdc train stage1 --primary-width 96 --iterations 4000 --out runs/wide/stage1 --init rdccodec/weights/default.pt
+  rdc train stage1 --checkerboard --iterations 4000 --out runs/context/stage1 --init rdccodec/weights/default.pt
 """)
 @_train_options
 @click.option("--init", type=click.Path(exists=True, dir_okay=False),
@@ -466,6 +467,10 @@ Examples:
 @click.option("--primary-width", "hidden", type=click.IntRange(min=1),
               help="Width of the primary's analysis and synthesis (default: as in --init or the resumed "
                    "checkpoint, else 64). A narrower one in --init is widened without changing its output.")
+@click.option("--checkerboard", is_flag=True, default=None,
+              help="Add a checkerboard context to the primary latent, trained with the transforms (it starts "
+                   "at zero: the model computes what --init did). The coder does not read it yet: judge such "
+                   "runs with scripts/estimate_round.py.")
 @click.option("--spatial-cognition", is_flag=True,
               help="Add the backbone's feature maps at strides 8/16/32, compared location by location, to the "
                    "pooled InfoNCE.")

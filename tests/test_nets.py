@@ -8,6 +8,7 @@ import torch
 from rdccodec.entropy_coding import scale_indexes
 from rdccodec.errors import RDCError
 from rdccodec.nets.blocks import GainedHyperprior, SubpixelConv, deconv
+from rdccodec.nets.checkerboard import CheckerboardContext
 from rdccodec.nets.exact import FLOAT32_EXACT, RANGE_MANTISSA_STEPS, ExactConv, integer_weights, round_up
 from rdccodec.nets.model import ModelConfig, RDCModel, load_weights, save_weights
 from rdccodec.train.widen import widen_state
@@ -166,6 +167,27 @@ def test_a_widened_network_computes_what_the_narrow_one_did(width, weight):
                               narrow.residual(x - x_hat, x_hat, level, active)["r_hat"], atol=1e-6)
     with pytest.raises(ValueError, match="does not fit"):
         widen_state(narrow, wide.state_dict())
+
+
+def test_a_checkerboard_context_starts_at_zero_and_then_moves_only_the_non_anchor_cells():
+    torch.manual_seed(0)
+    plain = RDCModel(SMALL).eval()
+    context = RDCModel(dataclasses.replace(SMALL, checkerboard=True)).eval()
+    context.load_state_dict(widen_state(context, plain.state_dict()))
+    x, level = torch.rand(1, 3, 128, 128), torch.tensor([2.0])
+    with torch.no_grad():
+        expected, got = plain.primary(x, level), context.primary(x, level)
+        assert torch.equal(got["x_hat"], expected["x_hat"])
+        assert torch.equal(got["likelihoods"]["y"], expected["likelihoods"]["y"])
+        torch.nn.init.normal_(context.primary.hyperprior.context.net[-1].weight, std=0.1)
+        moved = context.primary(x, level)["likelihoods"]["y"]
+    anchors = CheckerboardContext.anchors(moved).bool().expand_as(moved)
+    assert torch.equal(moved[anchors], expected["likelihoods"]["y"][anchors])
+    assert not torch.equal(moved[~anchors], expected["likelihoods"]["y"][~anchors])
+    context.train()
+    bits = -torch.log2(context.primary(x, level)["likelihoods"]["y"]).sum()
+    bits.backward()
+    assert context.primary.hyperprior.context.net[0].weight.grad.abs().sum() > 0  # trained with the rest
 
 
 def test_a_layer_mask_keeps_exactly_the_channels_of_its_groups():

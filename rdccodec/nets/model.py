@@ -32,6 +32,10 @@ class ModelConfig:
     everything: with three equal groups of 32 channels, training left the second and third without a
     live channel, and they added < 0.01 dB (round 7's measurement, docs/history.md › Training)."""
 
+    checkerboard: bool = False
+    """A checkerboard context on the primary latent (:mod:`.checkerboard`); trained and judged from
+    likelihoods, not yet read by the coder."""
+
     def __post_init__(self):
         object.__setattr__(self, "residual_layers", tuple(self.residual_layers))  # JSON gives a list
 
@@ -58,7 +62,7 @@ class RDCModel(nn.Module):
     def __init__(self, config: ModelConfig = ModelConfig()):
         super().__init__()
         self.config = config
-        self.primary = PrimaryBranch(config.hidden, config.latent, config.hyper, config.levels)
+        self.primary = PrimaryBranch(config.hidden, config.latent, config.hyper, config.levels, config.checkerboard)
         self.residual = ResidualBranch(config.residual_hidden, config.residual_synthesis_hidden,
                                        config.residual_layers, config.residual_hyper, config.levels)
         self.ranges: dict[str, Tensor] | None = None

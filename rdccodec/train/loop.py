@@ -46,12 +46,14 @@ class TrainSettings:
     residual_layers: tuple[int, ...] | None = None  # channels of each residual layer
     residual_synthesis_hidden: int | None = None
     hidden: int | None = None  # width of the primary's analysis and synthesis
+    checkerboard: bool | None = None  # a checkerboard context on the primary latent
 
     def model_config(self) -> ModelConfig:
         return ModelConfig(**{option: getattr(self, option) for option in MODEL_OPTIONS})
 
 
-MODEL_OPTIONS = {"residual_layers": (32, 32, 32), "residual_synthesis_hidden": 48, "hidden": 64}
+MODEL_OPTIONS = {"residual_layers": (32, 32, 32), "residual_synthesis_hidden": 48, "hidden": 64,
+                 "checkerboard": False}
 """The settings that shape the model, each with the value runs had before the option existed."""
 AVERAGE = "average.pt"  # beside checkpoint.pt in a run folder trained with --ema
 MAX_SKIPPED = 10  # consecutive non-finite iterations before training stops
@@ -109,7 +111,8 @@ def _resumed_settings(settings: TrainSettings, state: dict, path) -> TrainSettin
 
 def _shape(config: ModelConfig) -> str:
     return (f"residual layers {','.join(map(str, config.residual_layers))}, residual synthesis width "
-            f"{config.residual_synthesis_hidden} and primary width {config.hidden}")
+            f"{config.residual_synthesis_hidden} and primary width {config.hidden}"
+            + (" with a checkerboard context" if config.checkerboard else ""))
 
 
 WIDTHS = ("hidden", "residual_synthesis_hidden")
@@ -117,11 +120,13 @@ WIDTHS = ("hidden", "residual_synthesis_hidden")
 
 
 def _load_model(model: RDCModel, state: dict, path) -> None:
-    """Load checkpoint `state` into `model`, widening a narrower primary or residual synthesis."""
+    """Load checkpoint `state` into `model`, widening a narrower primary or residual synthesis and adding
+    a checkerboard context that it lacks (:mod:`.widen`)."""
     config, held = model.config, checkpoint_config(state)
     try:
-        if any(getattr(held, w) < getattr(config, w) for w in WIDTHS):
-            narrow = RDCModel(dataclasses.replace(config, **{w: getattr(held, w) for w in WIDTHS}))
+        if any(getattr(held, w) < getattr(config, w) for w in WIDTHS) or config.checkerboard > held.checkerboard:
+            grown = {w: getattr(held, w) for w in (*WIDTHS, "checkerboard")}
+            narrow = RDCModel(dataclasses.replace(config, **grown))
             narrow.load_state_dict(state["model"])
             model.load_state_dict(widen_state(model, narrow.state_dict()))
         else:

@@ -1,4 +1,4 @@
-"""Start a wider network from a narrower one's checkpoint without changing what it computes."""
+"""Start a wider or larger network from a smaller one's checkpoint without changing what it computes."""
 from __future__ import annotations
 
 from torch import Tensor, nn
@@ -19,12 +19,16 @@ def widen_state(model: nn.Module, narrow: dict[str, Tensor]) -> dict[str, Tensor
     The added channels keep `model`'s fresh initialisation on the way in and get zero weights on the way
     out (the added input slices of the next convolution), so the widened network computes exactly what the
     narrow one did, and training starts from there. A GDN's fresh γ has no cross terms, so the added
-    channels do not disturb the normalisation of the old ones either.
+    channels do not disturb the normalisation of the old ones either. A part that `narrow` lacks (a
+    checkerboard context) keeps its fresh initialisation, which computes nothing yet.
     """
     state = model.state_dict()
     modules = dict(model.named_modules())
     widened = {}
     for key, value in state.items():
+        if key not in narrow:
+            widened[key] = value
+            continue
         old = narrow[key]
         if old.shape == value.shape:
             widened[key] = old
