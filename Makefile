@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install test docs-check train-shipped ab-r27 ab-r27-stage1 ab-r28 train train-gpu train-r12 train-r13 train-r14 train-r15 train-r16 train-r17 train-r18 train-r19 train-r20 train-r21 train-r22 train-r23 train-r24 train-r25 clean
+.PHONY: install test docs-check train-shipped ab-r27 ab-r27-stage1 ab-r28 ab-r29 train train-gpu train-r12 train-r13 train-r14 train-r15 train-r16 train-r17 train-r18 train-r19 train-r20 train-r21 train-r22 train-r23 train-r24 train-r25 clean
 
 install:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,23 @@ ab-r28: ab-r27-stage1
 	$(BIN)/python scripts/estimate_round.py runs/r28-control/stage2/checkpoint.pt runs/r28-control/stage2/average.pt \
 		runs/r28-spatial/stage2/checkpoint.pt runs/r28-spatial/stage2/average.pt --imagenet 100 \
 		-o results/rounds/r28.json
+
+# Round 29 (planned, not run yet): the two capacity arms of issue 38 in round 28's recipe, so that round 28's
+# control is their control: a checkerboard context on the primary latent, and a primary of 96 channels.
+ab-r29:
+	$(BIN)/rdc train stage1 --iterations 4000 --batch 4 --crop 256 --lr 1e-4 --lambdas 0.0004 0.05 --seed 27 \
+		--threads 1 --ema 0.999 --checkerboard --out runs/r29-checkerboard/stage1 --resume \
+		--init rdccodec/weights/default.pt & \
+	$(BIN)/rdc train stage1 --iterations 4000 --batch 4 --crop 256 --lr 1e-4 --lambdas 0.0004 0.05 --seed 27 \
+		--threads 1 --ema 0.999 --primary-width 96 --out runs/r29-wide/stage1 --resume \
+		--init rdccodec/weights/default.pt & wait
+	$(BIN)/rdc train stage2 --iterations 3000 --batch 4 --crop 256 --lr 1.5e-4 --seed 28 --threads 1 --ema 0.999 \
+		--out runs/r29-checkerboard/stage2 --resume --init runs/r29-checkerboard/stage1/average.pt & \
+	$(BIN)/rdc train stage2 --iterations 3000 --batch 4 --crop 256 --lr 1.5e-4 --seed 28 --threads 1 --ema 0.999 \
+		--out runs/r29-wide/stage2 --resume --init runs/r29-wide/stage1/average.pt & wait
+	$(BIN)/python scripts/estimate_round.py runs/r28-control/stage2/average.pt \
+		runs/r29-checkerboard/stage2/average.pt runs/r29-wide/stage2/average.pt --imagenet 100 \
+		-o results/rounds/r29.json
 
 # The recipe of the shipped weights is this target and the ones below it, in order (each comment gives the
 # run's time; README › Training gives the one command). This one, 8.6 hours on two CPU cores: stages I and II,
