@@ -24,9 +24,10 @@ train-shipped: train train-gpu train-r12 train-r13 train-r14 train-r15 train-r16
 
 # A/B from the shipped weights (round 27, 2026-12-06): stage I of the shipped recipe with a weight average
 # kept beside it, against the same with the spatial cognition term; one core each, run side by side, judged
-# with scripts/estimate_round.py (docs/training.md › A/B rounds). Both were stopped at their checkpoint of
-# iteration 3000 (93 minutes each, on an AVX-512 CPU shared with other work); their checkpoints (runs/, 64 MB
-# each) are not in the repository, so this target, where runs/ is empty, starts them over.
+# with scripts/estimate_round.py (docs/training.md › A/B rounds). Round 27 judged them at iteration 3000
+# (93 minutes each, on an AVX-512 CPU shared with other work); round 28 took them on to 4000. Their
+# checkpoints (runs/, 64 MB each) are not in the repository, so this target, where runs/ is empty, starts
+# them over.
 ab-r27: ab-r27-stage1
 	$(BIN)/python scripts/estimate_round.py runs/r27-control/stage1/checkpoint.pt runs/r27-control/stage1/average.pt \
 		runs/r27-spatial/stage1/checkpoint.pt runs/r27-spatial/stage1/average.pt --imagenet 100 \
