@@ -53,8 +53,8 @@ ab-r28: ab-r27-stage1
 		-o results/rounds/r28.json
 
 # Round 29 (started 2026-12-06, not finished; no result yet): the two capacity arms of issue 38 in round
-# 28's recipe, so that round 28's
-# control is their control: a checkerboard context on the primary latent, and a primary of 96 channels.
+# 28's recipe, so that round 28's control is their control: a checkerboard context on the primary latent,
+# and a primary of 96 channels.
 ab-r29:
 	$(BIN)/rdc train stage1 --iterations 4000 --batch 4 --crop 256 --lr 1e-4 --lambdas 0.0004 0.05 --seed 27 \
 		--threads 1 --ema 0.999 --checkerboard --out runs/r29-checkerboard/stage1 --resume \
