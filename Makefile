@@ -52,7 +52,7 @@ ab-r28: ab-r27-stage1
 		runs/r28-spatial/stage2/checkpoint.pt runs/r28-spatial/stage2/average.pt --imagenet 100 \
 		-o results/rounds/r28.json
 
-# Round 29 (started 2026-12-06, not finished; no result yet): the two capacity arms of issue 38 in round
+# Round 29 (planned; a start was stopped before its first checkpoint): the two capacity arms of issue 38 in round
 # 28's recipe, so that round 28's control is their control: a checkerboard context on the primary latent,
 # and a primary of 96 channels.
 ab-r29:
