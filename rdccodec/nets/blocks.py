@@ -174,13 +174,9 @@ class GainedHyperprior(nn.Module):
         ends = np.cumsum(self.group_channels).tolist()
         return [slice(end - size, end) for size, end in zip(self.group_channels, ends)]
 
-    def params(self, z_hat: Tensor, gain: Tensor, anchor_hat: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        """Means and scales of the gained latent y·g; with a context, corrected from `anchor_hat` (ŷ at the
-        anchor cells, zero elsewhere) at the other cells."""
+    def params(self, z_hat: Tensor, gain: Tensor) -> tuple[Tensor, Tensor]:
+        """Means and scales of the gained latent y·g."""
         means, scales = self.h_s(z_hat).to(gain.dtype).chunk(2, 1)  # the exact h_s gives float32
-        if anchor_hat is not None:
-            d_means, d_scales = self.context(anchor_hat)
-            means, scales = means + d_means, scales + d_scales
         return means * gain, F.softplus(scales) * gain
 
     def forward(self, y: Tensor, level: Tensor, active_groups: Tensor | int | None = None) -> dict:
@@ -192,7 +188,8 @@ class GainedHyperprior(nn.Module):
         y_gained = y * gain
         if self.context is not None:  # first pass: the anchors from the hyperprior; second: the others
             anchor_hat = (quantize_ste(y_gained - means) + means) * inverse * self.context.anchors(y)
-            means, scales = self.params(z_hat, gain, anchor_hat)
+            d_means, d_log_scales = self.context(anchor_hat)
+            means, scales = means + d_means * gain, scales * d_log_scales.exp()
         _, y_likelihoods = self.gaussian_conditional(y_gained, scales, means)
         y_hat = (quantize_ste(y_gained - means) + means) * inverse
         if active_groups is not None:

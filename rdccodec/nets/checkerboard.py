@@ -39,8 +39,9 @@ class CheckerboardContext(nn.Module):
         return ((rows + cols) % 2 == 0).to(like.dtype)[None, None]
 
     def forward(self, anchor_hat: Tensor) -> tuple[Tensor, Tensor]:
-        """Corrections of the means and of the scales (before their softplus), zero at the anchors, from
-        `anchor_hat`: ŷ at the anchors and zero elsewhere."""
+        """Corrections, zero at the anchors, of the means (added, in ŷ units) and of the log-scales (a gain
+        multiplies both sides of a scale, so the correction is the same at every level), from `anchor_hat`:
+        ŷ at the anchors and zero elsewhere."""
         mean, scale = self.net(anchor_hat).chunk(2, 1)
         others = 1 - self.anchors(anchor_hat)
         return mean * others, scale * others
