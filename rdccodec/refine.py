@@ -166,7 +166,28 @@ class RegionCost:
         self.nets, self.x, self.size = nets, x, size
         hp = nets.hyperprior
         self.means, self.scales, self.gain, self.inverse = hyper_parameters(hp, z, level)
+        self.anchors = None if hp.context is None else hp.context.anchors(self.means)
+        """With a checkerboard context, 1 at the anchor cells: the others' symbols count from the means
+        the context gives them (:meth:`parameters`), as the coder's do."""
         self.lam = geometric_lambda(*lambdas, hp.gains.levels, level)
+
+    def deviation(self, latent: Tensor) -> Tensor:
+        """The whole `latent` (1, C, h, w) as the coder sees it: y·g less its means, which it rounds to the
+        symbols (the non-anchors' means come from the rounded anchors)."""
+        deviation = latent * self.gain - self.means
+        if self.anchors is None:
+            return deviation
+        means, _ = self.parameters(torch.round(deviation))
+        return torch.where(self.anchors.bool(), deviation, latent * self.gain - means)
+
+    def parameters(self, symbols: Tensor, rows: slice = slice(None), cols: slice = slice(None)):
+        """Means and scales of the cells [rows, cols], whose symbols are `symbols`: the hyperprior's, and
+        with a context the non-anchors' corrected from the anchors (zero beyond the cells given)."""
+        means, scales = self.means[..., rows, cols], self.scales[..., rows, cols]
+        if self.anchors is None:
+            return means, scales
+        anchor_hat = (symbols + means) * self.inverse * self.anchors[..., rows, cols]
+        return self.nets.hyperprior.corrected(means, scales, anchor_hat, self.gain)
 
     def focus(self, core: tuple[slice, slice], extended: tuple[slice, slice]) -> None:
         """Cost `core`'s symbols, synthesising from the symbols of `extended`."""
@@ -184,13 +205,16 @@ class RegionCost:
         (cr, cc), (er, ec) = self.core, self.extended
         return symbols[..., cr.start - er.start:cr.stop - er.start, cc.start - ec.start:cc.stop - ec.start]
 
-    def dequantise(self, symbols: Tensor) -> Tensor:
+    def dequantise(self, symbols: Tensor) -> tuple[Tensor, Tensor]:
+        """ŷ of the extended region and the scales of its cells."""
         _, (er, ec) = self.core, self.extended
-        return (symbols + self.means[..., er, ec]) * self.inverse
+        means, scales = self.parameters(symbols, er, ec)
+        return (symbols + means) * self.inverse, scales
 
-    def bits(self, symbols: Tensor, channels: slice = slice(None)) -> Tensor:
-        (cr, cc), _ = self.core, self.extended
-        return symbol_bits(self.core_of(symbols)[:, channels], self.scales[:, channels, cr, cc], self.nets.hyperprior)
+    def bits(self, symbols: Tensor, scales: Tensor, channels: slice = slice(None)) -> Tensor:
+        """Bits of the core's symbols; `scales` of the extended region."""
+        return symbol_bits(self.core_of(symbols)[:, channels], self.core_of(scales)[:, channels],
+                           self.nets.hyperprior)
 
     def cropped(self, pixels: Tensor) -> Tensor:
         rows, cols = self.crop
@@ -213,14 +237,15 @@ class PrimaryCost(RegionCost):
             self.maps = None
 
     def __call__(self, symbols: Tensor) -> Tensor:
-        x_hat = self.cropped(self.nets.g_s(self.dequantise(symbols))).float()
+        y_hat, scales = self.dequantise(symbols)
+        x_hat = self.cropped(self.nets.g_s(y_hat)).float()
         area = self.size[0] * self.size[1]
         distortion = 255**2 * ((x_hat - self.target) ** 2).sum() / 3
         if self.maps is not None:
             share = self.target.shape[2] * self.target.shape[3]
             spatial = sum(feature_distance(a, b) for a, b in zip(stride_maps(self.net, x_hat), self.maps)) / 3
             distortion = distortion + SPATIAL_WEIGHT * share * spatial.sum()
-        return (self.bits(symbols) + self.lam * distortion) / area
+        return (self.bits(symbols, scales) + self.lam * distortion) / area
 
 
 class ResidualCost(RegionCost):
@@ -240,13 +265,13 @@ class ResidualCost(RegionCost):
         self.base = self.x_hat[..., self.pixels[0], self.pixels[1]]
 
     def __call__(self, symbols: Tensor) -> Tensor:
-        y_hat = self.dequantise(symbols)
+        y_hat, scales = self.dequantise(symbols)
         k = len(self.slices)
         channel = torch.arange(y_hat.shape[1])
         prefixes = torch.cat([y_hat * (channel < s.stop).to(y_hat.dtype)[None, :, None, None] for s in self.slices])
         r = self.cropped(self.nets.synthesise(prefixes, self.context.expand(k, -1, -1, -1))).float()
         squared = ((self.base + r - self.target) ** 2).flatten(1).sum(1) / 3
-        rate = torch.stack([self.bits(symbols, s) for s in self.slices]).cumsum(0)
+        rate = torch.stack([self.bits(symbols, scales, s) for s in self.slices]).cumsum(0)
         weights = self.lam * LAYER_FACTOR ** torch.arange(1, k + 1, dtype=squared.dtype)
         return (rate + weights * 255**2 * squared).mean() / (self.size[0] * self.size[1])
 
@@ -254,8 +279,7 @@ class ResidualCost(RegionCost):
 def refine(latent: Tensor, cost, steps: int, generator: torch.Generator, tick: Callable[[], None]) -> Tensor:
     """The latent (1, C, h, w) refined region by region for `cost` (:class:`PrimaryCost` or
     :class:`ResidualCost`); returned as a latent that the coder rounds to the refined symbols."""
-    gain = cost.gain
-    start = (latent * gain - cost.means).detach()
+    start = cost.deviation(latent).detach()
     symbols = torch.round(start)  # what the decoder sees of the cells not refined yet
     for rows, cols, e_rows, e_cols in regions(tuple(latent.shape[2:])):
         cost.focus((rows, cols), (e_rows, e_cols))
@@ -263,7 +287,9 @@ def refine(latent: Tensor, cost, steps: int, generator: torch.Generator, tick: C
                 slice(cols.start - e_cols.start, cols.stop - e_cols.start))
         symbols[..., rows, cols] = optimise(start[..., rows, cols], symbols[..., e_rows, e_cols], core, cost,
                                             steps, generator, tick)
-    return (symbols + cost.means) / gain
+    # the coder rounds y·g less its means: with a context, the means of the anchors chosen last (a later
+    # region's anchors move the means of an earlier one's edge cells; their symbols are kept)
+    return (symbols + cost.parameters(symbols)[0]) / cost.gain
 
 
 def steps_of(effort: int, layers: int) -> int:

@@ -1,6 +1,7 @@
 """Fixtures: a small random-initialised model (fast) and the shipped one (end to end)."""
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -18,9 +19,12 @@ SMALL = ModelConfig(hidden=16, latent=32, hyper=16, residual_hidden=16, residual
                     residual_hyper=16, residual_layers=(4, 8, 12))
 
 
-def make_weights(path: Path, seed: int) -> Path:
+def make_weights(path: Path, seed: int, config: ModelConfig = SMALL) -> Path:
+    """A random model; one with a checkerboard context gets a live one (its last layer starts at zero)."""
     torch.manual_seed(seed)
-    model = RDCModel(SMALL)
+    model = RDCModel(config)
+    if config.checkerboard:
+        torch.nn.init.normal_(model.primary.hyperprior.context.net[-1].weight, std=0.05)
     model.update_tables()
     model.eval()
     model.ranges = calibrate(model, [torch.rand(1, 3, 64, 64)])
@@ -39,8 +43,19 @@ def other_weights(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def checkerboard_weights(tmp_path_factory) -> Path:
+    return make_weights(tmp_path_factory.mktemp("weights") / "checkerboard.pt", seed=2,
+                        config=dataclasses.replace(SMALL, checkerboard=True))
+
+
+@pytest.fixture(scope="session")
 def small_codec(small_weights) -> Codec:
     return Codec(small_weights)
+
+
+@pytest.fixture(scope="session")
+def checkerboard_codec(checkerboard_weights) -> Codec:
+    return Codec(checkerboard_weights)
 
 
 @pytest.fixture(scope="session")

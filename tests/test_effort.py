@@ -39,16 +39,18 @@ def test_refined_streams_decode_with_the_unchanged_decoder_and_keep_the_format(s
 
 
 @pytest.mark.parametrize("rate", [0.0, 2.5, 5.0])
-def test_effort_never_raises_the_cost_it_optimises(small_codec, kodak_crop, rate):
-    cost, y = _primary_cost(small_codec, kodak_crop, rate, refine.backbone())
-    start = torch.round(y * cost.gain - cost.means)
+@pytest.mark.parametrize("model", ["small_codec", "checkerboard_codec"])
+def test_effort_never_raises_the_cost_it_optimises(request, model, kodak_crop, rate):
+    """Also with a checkerboard context, whose non-anchor cells count from means that the anchors move."""
+    cost, y = _primary_cost(request.getfixturevalue(model), kodak_crop, rate, refine.backbone())
+    start = torch.round(cost.deviation(y))
     with torch.no_grad():
         before = float(cost(start))
         costs = []
         for effort in range(1, len(refine.EFFORTS)):
             with torch.enable_grad():
                 latent = refine.refine(y, cost, refine.EFFORTS[effort].primary_steps, refine.seeded(), lambda: None)
-            costs.append(float(cost(torch.round(latent * cost.gain - cost.means))))
+            costs.append(float(cost(torch.round(cost.deviation(latent)))))
     assert all(c <= before for c in costs)
 
 
@@ -58,10 +60,10 @@ def test_the_primary_cost_holds_the_backbones_spatial_features(small_codec, koda
     net = refine.backbone()
     with_maps, y = _primary_cost(small_codec, kodak_crop, 2.0, net)
     plain, _ = _primary_cost(small_codec, kodak_crop, 2.0)
-    symbols = torch.round(y * plain.gain - plain.means)
+    symbols = torch.round(plain.deviation(y))
     with torch.no_grad():
         extra = float(with_maps(symbols)) - float(plain(symbols))
-        x_hat = plain.cropped(plain.nets.g_s(plain.dequantise(symbols))).float()
+        x_hat = plain.cropped(plain.nets.g_s(plain.dequantise(symbols)[0])).float()
         distance = sum(refine.feature_distance(a, b) for a, b in
                        zip(refine.stride_maps(net, x_hat), with_maps.maps)).sum() / 3
     assert refine.SPATIAL_WEIGHT > 0 and extra > 0
@@ -80,11 +82,11 @@ def test_tiled_refinement_lowers_the_whole_image_cost_and_leaves_no_seams(shippe
     assert len(list(refine.regions((16, 16)))) == 9
     cost, y = _primary_cost(shipped_codec, array, 2.0)
     with torch.no_grad():
-        before = float(cost(torch.round(y * cost.gain - cost.means)))
+        before = float(cost(torch.round(cost.deviation(y))))
         with torch.enable_grad():
             latent = refine.refine(y, cost, 12, refine.seeded(), lambda: None)
         cost.focus((slice(0, 16), slice(0, 16)), (slice(0, 16), slice(0, 16)))
-        after = float(cost(torch.round(latent * cost.gain - cost.means)))
+        after = float(cost(torch.round(cost.deviation(latent))))
     assert after < before
     plain = np.asarray(shipped_codec.decode(shipped_codec.encode(array, rate=2, layers=0), beta=1).image)
     refined_stream = shipped_codec.encode(array, rate=2, layers=0, effort=1)

@@ -145,15 +145,18 @@ def test_continued_training_starts_from_its_init_and_its_card_records_the_earlie
                "--primary-width", "80", "--lr", "1e-30", *common).exit_code == 0
     primary, narrow = weights(tmp_path / "wide1")["primary.g_s.0.weight"], weights(s3)["primary.g_s.0.weight"]
     assert primary.shape[1] == 80 > narrow.shape[1] and torch.equal(primary[:, :narrow.shape[1]], narrow)
-    # a checkerboard context joins stage I; stage II keeps it; the coder cannot read it yet, so no export
+    # a checkerboard context joins stage I; stage II keeps it; its export codes in two passes
     ctx1, ctx2 = tmp_path / "ctx1", tmp_path / "ctx2"
     assert run("stage1", "--iterations", "1", "--out", str(ctx1), "--init", str(s3 / "checkpoint.pt"),
                "--checkerboard", *common).exit_code == 0
     assert run("stage2", "--iterations", "1", "--out", str(ctx2), "--init", str(ctx1 / "checkpoint.pt"),
                *common).exit_code == 0
     assert "primary.hyperprior.context.net.4.bias" in weights(ctx2)
-    with pytest.raises(RDCError, match="does not read a checkerboard context yet"):
-        run("export", str(ctx1), str(ctx2), "-o", str(tmp_path / "ctx.pt"))
+    assert run("export", str(ctx1), str(ctx2), "-o", str(tmp_path / "ctx.pt")).exit_code == 0
+    codec = Codec(tmp_path / "ctx.pt")
+    assert "primary.hyperprior.context.net.0" in codec.model.ranges
+    image = np.random.default_rng(3).integers(0, 256, (70, 90, 3), dtype=np.uint8)
+    assert codec.decode(codec.encode(image, rate=1.5)).image.size == (90, 70)
     out = tmp_path / "wide.pt"
     assert run("export", str(s3), str(wide), "-o", str(out)).exit_code == 0
     assert json.loads(out.with_suffix(".json").read_text())["config"]["residual_synthesis_hidden"] == 80

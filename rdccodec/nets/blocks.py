@@ -143,9 +143,11 @@ class GainedHyperprior(nn.Module):
     def __init__(self, group_channels: tuple[int, ...], hyper_channels: int, levels: int,
                  context: nn.Module | None = None):
         super().__init__()
+        if context is not None and len(group_channels) > 1:
+            raise ValueError("a checkerboard context reads every channel of its anchors: one channel group")
         self.context = context
         """None, or a :class:`~.checkerboard.CheckerboardContext` that corrects the hyperprior's
-        parameters from decoded neighbours (training only, for now)."""
+        parameters of the non-anchor cells from the decoded anchors (:meth:`corrected`)."""
         self.group_channels = tuple(group_channels)
         self.channels = channels = sum(self.group_channels)
         self.h_a = nn.Sequential(
@@ -179,6 +181,12 @@ class GainedHyperprior(nn.Module):
         means, scales = self.h_s(z_hat).to(gain.dtype).chunk(2, 1)  # the exact h_s gives float32
         return means * gain, F.softplus(scales) * gain
 
+    def corrected(self, means: Tensor, scales: Tensor, anchor_hat: Tensor, gain: Tensor) -> tuple[Tensor, Tensor]:
+        """The context's second pass: means and scales of every cell, given ŷ at the anchors (zero
+        elsewhere); the anchors' are unchanged."""
+        d_means, d_log_scales = (d.to(gain.dtype) for d in self.context(anchor_hat))  # exact: float32
+        return means + d_means * gain, scales * d_log_scales.exp()
+
     def forward(self, y: Tensor, level: Tensor, active_groups: Tensor | int | None = None) -> dict:
         """Training path: noisy likelihoods for the rate, straight-through rounding for ŷ."""
         gain, inverse = self.gains(level)
@@ -188,8 +196,7 @@ class GainedHyperprior(nn.Module):
         y_gained = y * gain
         if self.context is not None:  # first pass: the anchors from the hyperprior; second: the others
             anchor_hat = (quantize_ste(y_gained - means) + means) * inverse * self.context.anchors(y)
-            d_means, d_log_scales = self.context(anchor_hat)
-            means, scales = means + d_means * gain, scales * d_log_scales.exp()
+            means, scales = self.corrected(means, scales, anchor_hat, gain)
         _, y_likelihoods = self.gaussian_conditional(y_gained, scales, means)
         y_hat = (quantize_ste(y_gained - means) + means) * inverse
         if active_groups is not None:

@@ -55,7 +55,8 @@ def quantise(x: Tensor, scale: Tensor, levels: int) -> Tensor:
 
 
 class ExactConv(nn.Module):
-    """A stride-1 3×3 convolution (optionally followed by a 2× pixel shuffle) on integer-quantised inputs.
+    """A stride-1 k×k convolution, k odd, padded to keep its size (optionally followed by a 2× pixel
+    shuffle), on integer-quantised inputs.
 
     The input channels are split into `chunks` groups, each summed exactly by its own convolution and
     the group sums added in a fixed order: each group gets the whole 2^24 budget, so the weights keep
@@ -65,16 +66,16 @@ class ExactConv(nn.Module):
                  chunks: int = 1):
         super().__init__()
         self.levels, self.shuffle = levels, shuffle
-        out_ch, in_ch = weight.shape[:2]
+        out_ch, in_ch, k = weight.shape[:3]
         chunks = max(c for c in range(1, chunks + 1) if in_ch % c == 0)
         step = levels / input_range.double()  # integer units per activation unit, per input channel
-        w = (weight.double() / step[None, :, None, None]).reshape(out_ch, chunks, in_ch // chunks, 3, 3)
+        w = (weight.double() / step[None, :, None, None]).reshape(out_ch, chunks, in_ch // chunks, k, k)
         _, scales = integer_weights(w.transpose(0, 1).reshape(chunks * out_ch, -1), levels, FLOAT32_EXACT)
         scale = scales.reshape(chunks, out_ch).amin(0)  # one per output channel, within every group's budget
         q = torch.round(w.transpose(0, 1) * scale[None, :, None, None, None])
         self.chunks = chunks
         self.register_buffer("step", step.float())
-        self.register_buffer("weight", q.reshape(chunks * out_ch, in_ch // chunks, 3, 3).float()
+        self.register_buffer("weight", q.reshape(chunks * out_ch, in_ch // chunks, k, k).float()
                              .contiguous(memory_format=torch.channels_last))
         self.register_buffer("unscale", (1 / scale).float()[:, None, None])
         self.register_buffer("bias", bias.float()[:, None, None])
@@ -85,8 +86,10 @@ class ExactConv(nn.Module):
             layer = SubpixelConv(layer)
         if isinstance(layer, SubpixelConv):
             return cls(layer.weight, layer.bias, input_range, levels, True, chunks)
-        if layer.kernel_size != (3, 3) or layer.stride != (1, 1) or layer.padding != (1, 1):
-            raise ValueError("only 3×3 stride-1 convolutions and the syntheses' transposed ones")
+        k = layer.kernel_size[0]
+        if layer.kernel_size != (k, k) or k % 2 == 0 or layer.stride != (1, 1) or layer.padding != (k // 2, k // 2):
+            raise ValueError("only stride-1 odd square convolutions that keep the size, and the syntheses' "
+                             "transposed ones")
         return cls(layer.weight, layer.bias, input_range, levels, False, chunks)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -95,7 +98,7 @@ class ExactConv(nn.Module):
         y = None
         for i, w in enumerate(self.weight.chunk(self.chunks, 0)):  # quantised chunk by chunk: no slice copies
             part = slice(i * size, (i + 1) * size)
-            s = F.conv2d(quantise(x[:, part], self.step[part], self.levels), w, padding=1)
+            s = F.conv2d(quantise(x[:, part], self.step[part], self.levels), w, padding=w.shape[-1] // 2)
             y = s if y is None else y.add_(s)
         y = y.mul_(self.unscale).add_(self.bias)
         return F.pixel_shuffle(y, 2) if self.shuffle else y
@@ -147,14 +150,22 @@ def exact_sequential(transform: nn.Sequential, ranges: dict[str, Tensor], name: 
 
 
 EXACT_SEQUENTIALS = ["primary.g_s", "residual.g_s", "primary.hyperprior.h_s", "residual.hyperprior.h_s"]
-"""The transforms the decoder runs in exact form, with the residual's context and merge convolutions."""
+"""The transforms the decoder runs in exact form, with the residual's context and merge convolutions, and
+the primary's checkerboard context where the model has one (:func:`exact_sequentials`)."""
 EXACT_SINGLES = ["residual.context", "residual.merge"]
+CHECKERBOARD = "primary.hyperprior.context.net"
+
+
+def exact_sequentials(model: nn.Module) -> list[str]:
+    """:data:`EXACT_SEQUENTIALS` of this model: the checkerboard context's network joins them, since its
+    output selects tables."""
+    return EXACT_SEQUENTIALS + ([CHECKERBOARD] if model.primary.hyperprior.context is not None else [])
 
 
 def quantised_inputs(model: nn.Module) -> dict[str, nn.Module]:
     """The layers whose inputs the exact form quantises, by name."""
     found = {name: model.get_submodule(name) for name in EXACT_SINGLES}
-    for name in EXACT_SEQUENTIALS:
+    for name in exact_sequentials(model):
         for i, layer in enumerate(model.get_submodule(name)):
             if isinstance(layer, QUANTISED):
                 found[f"{name}.{i}"] = layer

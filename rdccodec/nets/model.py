@@ -10,7 +10,7 @@ from torch import Tensor, nn
 
 from ..container import PAD_MULTIPLE  # noqa: F401 (the transforms need it; the spec defines it)
 from ..errors import RDCError
-from .exact import EXACT_SEQUENTIALS, EXACT_SINGLES, FINE as EXACT_FINE, ExactConv, exact_sequential, quantised_inputs
+from .exact import EXACT_SINGLES, FINE as EXACT_FINE, ExactConv, exact_sequential, exact_sequentials, quantised_inputs
 from .primary import PrimaryBranch
 from .residual import ResidualBranch
 
@@ -33,8 +33,7 @@ class ModelConfig:
     live channel, and they added < 0.01 dB (round 7's measurement, docs/history.md › Training)."""
 
     checkerboard: bool = False
-    """A checkerboard context on the primary latent (:mod:`.checkerboard`); trained and judged from
-    likelihoods, not yet read by the coder."""
+    """A checkerboard context on the primary latent (:mod:`.checkerboard`): its ŷ is coded in two passes."""
 
     def __post_init__(self):
         object.__setattr__(self, "residual_layers", tuple(self.residual_layers))  # JSON gives a list
@@ -81,15 +80,16 @@ class RDCModel(nn.Module):
             h.gaussian_conditional.update_scale_table(h.gaussian_conditional.scale_table, force=True)
 
     def exact_syntheses(self) -> "RDCModel":
-        """Replace both syntheses and both hyper-syntheses by their integer-exact float32 form
-        (:mod:`.exact`), the decoder's: its pixels and entropy parameters are the same on every thread
-        count."""
+        """Replace both syntheses, both hyper-syntheses and the checkerboard context by their integer-exact
+        float32 form (:mod:`.exact`), the decoder's: its pixels and entropy parameters are the same on
+        every thread count."""
         if self.ranges is None or set(quantised_inputs(self)) - set(self.ranges):
             raise RDCError("these weights lack synthesis ranges for this decoder; export them again "
                            "with rdc train export")
-        for name in EXACT_SEQUENTIALS + EXACT_SINGLES:
+        sequentials = exact_sequentials(self)
+        for name in sequentials + EXACT_SINGLES:
             layer = self.get_submodule(name)
-            exact = (exact_sequential(layer, self.ranges, name) if name in EXACT_SEQUENTIALS
+            exact = (exact_sequential(layer, self.ranges, name) if name in sequentials
                      else ExactConv.of(layer, self.ranges[name], *EXACT_FINE))
             parent, child = name.rsplit(".", 1)
             setattr(self.get_submodule(parent), child, exact)

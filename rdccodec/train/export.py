@@ -75,9 +75,6 @@ def export(stage1_dir: str, stage2_dir: str, out: str, command: str, notes: str 
     earlier_runs = _earlier_records(earlier)  # before writing: a card given may be the one replaced
     state = load_checkpoint(Path(stage2_dir) / (AVERAGE if average else "checkpoint.pt"))
     config = checkpoint_config(state)
-    if config.checkerboard:
-        raise RDCError(f"{stage2_dir}: the coder does not read a checkerboard context yet; judge such runs with "
-                       "scripts/estimate_round.py")
     model = RDCModel(config)
     model.load_state_dict(state["model"])
     # Round the parameters to fp16 first so the integer CDF tables describe exactly the shipped weights.
