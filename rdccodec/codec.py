@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from . import container, entropy_coding, images, refine
 from .container import DEFAULT_MAX_PIXELS, PAD_MULTIPLE
-from .errors import ImageNote, LimitExceeded, ModelMismatch, RDCError
+from .errors import CorruptStream, ImageNote, LimitExceeded, ModelMismatch, RDCError
 from .evaluate.metrics import psnr
 from .nets.model import load_weights
 from .nets.tiling import PaddedImage, run_tiled
@@ -101,6 +101,8 @@ class Codec:
         self.max_pixels = max_pixels
         self.levels = self.model.config.levels
         self.layers = self.model.config.layers
+        self.two_pass = self.model.config.checkerboard
+        """Whether the primary is coded in two passes per band (a checkerboard context; stream version 3)."""
 
     # -- encoding -------------------------------------------------------------------------
     def encode(self, image, rate: float = 3.0, layers: int | None = None, effort: int = 0,
@@ -174,7 +176,8 @@ class Codec:
                 r = entropy_coding.encode(exact.residual.hyperprior, y_r, z_r, rate, band // 8, dequantise=False)
                 residual = [container.LatentPayload(r.crcs[j], r.z if j == 0 else b"", tuple(r.strings[j]))
                             for j in range(layers)]
-        header = container.Header(width, height, mode, float(rate), layers, bytes.fromhex(self.sha256), band)
+        header = container.Header(width, height, mode, float(rate), layers, bytes.fromhex(self.sha256), band,
+                                  self.two_pass)
         stream = container.Stream(header, container.LatentPayload(p.crcs[0], p.z, tuple(p.strings[0])),
                                   tuple(residual))
         return container.serialise(stream)
@@ -316,6 +319,9 @@ class Codec:
             raise ModelMismatch(
                 f"stream needs model {header.model_sha256.hex()[:16]}…, loaded model is {self.sha256[:16]}…"
             )
+        if header.two_pass != self.two_pass:
+            raise CorruptStream(f"a version {header.version} stream cannot come from this model, which codes "
+                                f"{'two passes' if self.two_pass else 'one pass'} per band")
 
     def _check_rate_layers(self, rate: float, layers: int) -> None:
         if not (0 <= rate <= self.levels - 1):
@@ -347,7 +353,7 @@ def describe(data: bytes) -> dict:
         if s["type"] in ("primary", "residual"):
             prefix_bytes.append(cumulative)
     return {
-        "version": f"{container.VERSION_MAJOR}.{container.VERSION_MINOR}",
+        "version": h.version,
         "width": h.width, "height": h.height, "mode": container.MODES[h.mode],
         "rate": h.rate, "layers": h.layers, "model_sha256": h.model_sha256.hex(),
         "bytes": len(data), "bpp": 8 * len(data) / pixels,

@@ -9,6 +9,10 @@ from .errors import CorruptStream, UnsupportedVersion
 
 MAGIC = b"\x89RDC"
 VERSION_MAJOR = 2
+"""Of streams of models without a checkerboard context."""
+TWO_PASS_MAJOR = 3
+"""Of streams whose model has one: each band of the primary ŷ is read in two passes (bitstream_spec.md),
+which a 2.x reader would misread, so it refuses them by their major version."""
 VERSION_MINOR = 0
 
 PAD_MULTIPLE = 64
@@ -41,6 +45,12 @@ class Header:
     model_sha256: bytes
     band: int = 768
     """Height in pixels of the horizontal bands the latents are entropy-coded in (a multiple of 64)."""
+    two_pass: bool = False
+    """The primary's bands are coded anchors first (a model with a checkerboard context; version 3)."""
+
+    @property
+    def version(self) -> str:
+        return f"{TWO_PASS_MAJOR if self.two_pass else VERSION_MAJOR}.{VERSION_MINOR}"
 
     @property
     def bands(self) -> int:
@@ -112,7 +122,7 @@ def serialise(stream: Stream) -> bytes:
     sections = [Section(SECTION_PRIMARY, 0, stream.primary.to_bytes())]
     sections += [Section(SECTION_RESIDUAL, j + 1, p.to_bytes()) for j, p in enumerate(stream.residual)]
     head = _HEADER.pack(
-        MAGIC, VERSION_MAJOR, VERSION_MINOR, 0, h.width, h.height, h.mode, h.layers, h.band,
+        MAGIC, TWO_PASS_MAJOR if h.two_pass else VERSION_MAJOR, VERSION_MINOR, 0, h.width, h.height, h.mode, h.layers, h.band,
         h.rate, h.model_sha256, len(sections), 0,
     )
     table = b"".join(
@@ -130,8 +140,9 @@ def parse_header(data: bytes) -> tuple[Header, list[tuple[int, int, int, int]], 
         raise CorruptStream(f"truncated header ({len(data)} of {_HEADER.size} bytes)")
     (_, major, minor, _flags, width, height, mode, layers, band, rate, sha,
      count, _r2) = _HEADER.unpack_from(data)
-    if major != VERSION_MAJOR:
-        raise UnsupportedVersion(f"stream version {major}.{minor}; this decoder reads version {VERSION_MAJOR}.x")
+    if major not in (VERSION_MAJOR, TWO_PASS_MAJOR):
+        raise UnsupportedVersion(f"stream version {major}.{minor}; this decoder reads versions "
+                                 f"{VERSION_MAJOR}.x and {TWO_PASS_MAJOR}.x")
     table_end = _HEADER.size + count * _ENTRY.size
     if len(data) < table_end + _U32.size:
         raise CorruptStream("truncated section table")
@@ -148,7 +159,7 @@ def parse_header(data: bytes) -> tuple[Header, list[tuple[int, int, int, int]], 
         raise CorruptStream(f"invalid band height {band}")
     entries = [_ENTRY.unpack_from(data, _HEADER.size + i * _ENTRY.size) for i in range(count)]
     entries = [(kind, index, length, crc) for kind, index, _res, length, crc in entries]
-    header = Header(width, height, mode, rate, layers, bytes(sha), band)
+    header = Header(width, height, mode, rate, layers, bytes(sha), band, major == TWO_PASS_MAJOR)
     return header, entries, table_end + _U32.size
 
 

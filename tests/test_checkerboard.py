@@ -1,10 +1,13 @@
 """A model with a checkerboard context: its primary latent is coded in two passes per band."""
+import struct
+import zlib
+
 import numpy as np
 import pytest
 import torch
 
 from rdccodec.codec import Codec
-from rdccodec.errors import LatentMismatch
+from rdccodec.errors import CorruptStream, LatentMismatch
 from rdccodec.nets.model import load_weights
 
 from .conftest import psnr
@@ -58,3 +61,14 @@ def test_refined_two_pass_streams_decode(checkerboard_codec, kodak_crop):
     refined = codec.encode(kodak_crop, rate=5.0, layers=1, effort=1)
     assert refined != plain
     assert codec.decode(refined, beta=0).image.size == (131, 97)
+
+
+def test_a_two_pass_stream_is_version_3_and_read_only_as_one(checkerboard_codec, small_codec, kodak_crop):
+    data = bytearray(checkerboard_codec.encode(kodak_crop, rate=0.5, layers=0))
+    assert checkerboard_codec.info(bytes(data))["version"] == "3.0"
+    assert small_codec.info(small_codec.encode(kodak_crop, rate=0.5, layers=0))["version"] == "2.0"
+    data[4] = 2  # claims one pass: refused, not misread
+    end = 64 + 12 * struct.unpack_from(">H", data, 60)[0]
+    data[end:end + 4] = struct.pack(">I", zlib.crc32(bytes(data[:end])))
+    with pytest.raises(CorruptStream, match="a version 2.0 stream cannot come from this model, which codes two passes"):
+        checkerboard_codec.decode(bytes(data))

@@ -1,4 +1,5 @@
 """The .rdc container as bitstream_spec.md describes it."""
+import dataclasses
 import struct
 import zlib
 
@@ -71,9 +72,17 @@ def test_bad_magic_is_rejected():
 
 def test_newer_major_version_is_refused():
     data = bytearray(container.serialise(make_stream()))
-    data[4] = 3
-    with pytest.raises(UnsupportedVersion):
+    data[4] = 4
+    with pytest.raises(UnsupportedVersion, match="stream version 4.0; this decoder reads versions 2.x and 3.x"):
         container.parse(bytes(data))
+
+
+def test_two_pass_streams_are_version_3():
+    """A 2.x reader would read a two-pass band as one pass: the major version makes it refuse instead."""
+    stream = make_stream()
+    two_pass = dataclasses.replace(stream, header=dataclasses.replace(stream.header, two_pass=True))
+    data = container.serialise(two_pass)
+    assert data[4:6] == bytes([3, 0]) and container.parse(data).stream == two_pass
 
 
 def test_newer_minor_version_is_read():
