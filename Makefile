@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install test docs-check train-shipped ab-r27 ab-r27-stage1 ab-r28 ab-r29 train train-gpu train-r12 train-r13 train-r14 train-r15 train-r16 train-r17 train-r18 train-r19 train-r20 train-r21 train-r22 train-r23 train-r24 train-r25 clean
+.PHONY: install test docs-check train-shipped ab-r27 ab-r27-stage1 ab-r28 ab-r29 train train-gpu train-r12 train-r13 train-r14 train-r15 train-r16 train-r17 train-r18 train-r19 train-r20 train-r21 train-r22 train-r23 train-r24 train-r25 train-r28 clean
 
 install:
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,7 @@ docs-check:
 # The shipped weights from scratch: every round below, in order (about 30 hours on two CPU cores; train-gpu
 # needs a CUDA machine for eight minutes). docs/training.md tells what each round changed.
 train-shipped: train train-gpu train-r12 train-r13 train-r14 train-r15 train-r16 train-r17 train-r18 train-r19 \
-		train-r20 train-r21 train-r22 train-r23 train-r24 train-r25
+		train-r20 train-r21 train-r22 train-r23 train-r24 train-r25 train-r28
 
 # A/B from the shipped weights (round 27, 2026-12-06): stage I of the shipped recipe with a weight average
 # kept beside it, against the same with the spatial cognition term; one core each, run side by side, judged
@@ -35,10 +35,10 @@ ab-r27: ab-r27-stage1
 
 ab-r27-stage1:
 	$(BIN)/rdc train stage1 --iterations 4000 --batch 4 --crop 256 --lr 1e-4 --lambdas 0.0004 0.05 --seed 27 \
-		--threads 1 --ema 0.999 --out runs/r27-control/stage1 --resume --init rdccodec/weights/default.pt & \
+		--threads 1 --ema 0.999 --out runs/r27-control/stage1 --resume --init runs/r25/weights.pt & \
 	$(BIN)/rdc train stage1 --iterations 4000 --batch 4 --crop 256 --lr 1e-4 --lambdas 0.0004 0.05 --seed 27 \
 		--threads 1 --ema 0.999 --spatial-cognition --out runs/r27-spatial/stage1 --resume \
-		--init rdccodec/weights/default.pt & wait
+		--init runs/r25/weights.pt & wait
 
 # Round 28 (2026-12-06): round 27's A/B made full rounds. Both stage-I runs go on to their 4000 iterations,
 # then stage II of the shipped recipe trains the residual on each one's weight average (EMA kept here too);
@@ -58,12 +58,12 @@ ab-r28: ab-r27-stage1
 ab-r29:
 	$(BIN)/rdc train stage1 --iterations 4000 --batch 4 --crop 256 --lr 1e-4 --lambdas 0.0004 0.05 --seed 27 \
 		--threads 2 --ema 0.999 --checkerboard --out runs/r29-checkerboard/stage1 --resume \
-		--init rdccodec/weights/default.pt
+		--init runs/r25/weights.pt
 	$(BIN)/rdc train stage2 --iterations 3000 --batch 4 --crop 256 --lr 1.5e-4 --seed 28 --threads 2 --ema 0.999 \
 		--out runs/r29-checkerboard/stage2 --resume --init runs/r29-checkerboard/stage1/average.pt
 	$(BIN)/rdc train stage1 --iterations 4000 --batch 4 --crop 256 --lr 1e-4 --lambdas 0.0004 0.05 --seed 27 \
 		--threads 2 --ema 0.999 --primary-width 96 --out runs/r29-wide/stage1 --resume \
-		--init rdccodec/weights/default.pt
+		--init runs/r25/weights.pt
 	$(BIN)/rdc train stage2 --iterations 3000 --batch 4 --crop 256 --lr 1.5e-4 --seed 28 --threads 2 --ema 0.999 \
 		--out runs/r29-wide/stage2 --resume --init runs/r29-wide/stage1/average.pt
 	$(BIN)/python scripts/estimate_round.py runs/r28-control/stage2/average.pt \
@@ -187,10 +187,22 @@ train-r23:
 train-r24:
 	$(call cpu_round_256,24,runs/r23/weights.pt,runs/r24/weights.pt,runs/r23/weights.json,train-r13 train-r14 train-r15 train-r16 train-r17 train-r18 train-r19 train-r20 train-r21 train-r22 train-r23 train-r24)
 
-# And once more (round 25, no device; 78 minutes), exported as the shipped weights. The card records both runs
-# and, through runs/r24/weights.json, every run before them.
+# And once more (round 25, no device; 78 minutes), exported as the weights shipped until round 28 (fd002e28…;
+# also `git show a449bda:rdccodec/weights/default.pt`), from which the A/B rounds above start. The card records
+# both runs and, through runs/r24/weights.json, every run before them.
 train-r25:
-	$(call cpu_round_256,25,runs/r24/weights.pt,rdccodec/weights/default.pt,runs/r24/weights.json,train-r13 train-r14 train-r15 train-r16 train-r17 train-r18 train-r19 train-r20 train-r21 train-r22 train-r23 train-r24 train-r25)
+	$(call cpu_round_256,25,runs/r24/weights.pt,runs/r25/weights.pt,runs/r24/weights.json,train-r13 train-r14 train-r15 train-r16 train-r17 train-r18 train-r19 train-r20 train-r21 train-r22 train-r23 train-r24 train-r25)
+
+# Round 28's spatial arm, shipped: stage I of round 25's recipe with the spatial cognition term and a weight
+# average (4000 iterations), stage II on that average (3000, EMA), the average exported (runs/ folder names
+# as in ab-r27-stage1 and ab-r28, which ran it beside its control). One core each there: 7131 s and 4974 s.
+train-r28:
+	$(BIN)/rdc train stage1 --iterations 4000 --batch 4 --crop 256 --lr 1e-4 --lambdas 0.0004 0.05 --seed 27 \
+		--threads 1 --ema 0.999 --spatial-cognition --out runs/r27-spatial/stage1 --resume --init runs/r25/weights.pt
+	$(BIN)/rdc train stage2 --iterations 3000 --batch 4 --crop 256 --lr 1.5e-4 --seed 28 --threads 1 --ema 0.999 \
+		--out runs/r28-spatial/stage2 --resume --init runs/r27-spatial/stage1/average.pt
+	$(BIN)/rdc train export runs/r27-spatial/stage1 runs/r28-spatial/stage2 -o rdccodec/weights/default.pt --average \
+		--earlier runs/r25/weights.json --command "make train-shipped"
 
 # One CPU round on 256-px crops: $(1) the seed and run folder number, $(2) the weights it continues, $(3) the
 # exported weights, $(4) the card of the weights it continues, $(5) the make targets of the rounds so far.
