@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install test docs-check train-shipped ab-r27 ab-r27-stage1 ab-r28 ab-r29 train train-gpu train-r12 train-r13 train-r14 train-r15 train-r16 train-r17 train-r18 train-r19 train-r20 train-r21 train-r22 train-r23 train-r24 train-r25 train-r28 clean
+.PHONY: install test docs-check train-shipped ab-r27 ab-r27-stage1 ab-r28 ab-r29 ab-r30 train train-gpu train-r12 train-r13 train-r14 train-r15 train-r16 train-r17 train-r18 train-r19 train-r20 train-r21 train-r22 train-r23 train-r24 train-r25 train-r28 clean
 
 install:
 	$(PYTHON) -m venv $(VENV)
@@ -52,23 +52,25 @@ ab-r28: ab-r27-stage1
 		runs/r28-spatial/stage2/checkpoint.pt runs/r28-spatial/stage2/average.pt --imagenet 100 \
 		-o results/rounds/r28.json
 
-# Round 29: the two capacity arms of issue 38 in round 28's recipe, so that round 28's control is their
-# control: a checkerboard context on the primary latent, and a primary of 96 channels. One run at a time on
-# two threads: 1.8 iterations per second against 0.8 for each of two runs on one thread side by side.
+# Round 29 (2026-12-07): the checkerboard context on the primary latent in round 27's stage I, judged against
+# round 27's control at the same iteration (docs/training.md › A/B rounds). One run at a time on two threads:
+# 1.8 iterations per second alone against 0.8 for each of two runs on one thread side by side.
 ab-r29:
 	$(BIN)/rdc train stage1 --iterations 4000 --batch 4 --crop 256 --lr 1e-4 --lambdas 0.0004 0.05 --seed 27 \
 		--threads 2 --ema 0.999 --checkerboard --out runs/r29-checkerboard/stage1 --resume \
 		--init runs/r25/weights.pt
-	$(BIN)/rdc train stage2 --iterations 3000 --batch 4 --crop 256 --lr 1.5e-4 --seed 28 --threads 2 --ema 0.999 \
-		--out runs/r29-checkerboard/stage2 --resume --init runs/r29-checkerboard/stage1/average.pt
+	$(BIN)/python scripts/estimate_round.py runs/r27-control/stage1/average.pt \
+		runs/r29-checkerboard/stage1/average.pt --imagenet 100 -o results/rounds/r29.json
+
+# Round 30 (planned): a primary of 96 channels in round 28's recipe, against round 28's control.
+ab-r30:
 	$(BIN)/rdc train stage1 --iterations 4000 --batch 4 --crop 256 --lr 1e-4 --lambdas 0.0004 0.05 --seed 27 \
-		--threads 2 --ema 0.999 --primary-width 96 --out runs/r29-wide/stage1 --resume \
+		--threads 2 --ema 0.999 --primary-width 96 --out runs/r30-wide/stage1 --resume \
 		--init runs/r25/weights.pt
 	$(BIN)/rdc train stage2 --iterations 3000 --batch 4 --crop 256 --lr 1.5e-4 --seed 28 --threads 2 --ema 0.999 \
-		--out runs/r29-wide/stage2 --resume --init runs/r29-wide/stage1/average.pt
+		--out runs/r30-wide/stage2 --resume --init runs/r30-wide/stage1/average.pt
 	$(BIN)/python scripts/estimate_round.py runs/r28-control/stage2/average.pt \
-		runs/r29-checkerboard/stage2/average.pt runs/r29-wide/stage2/average.pt --imagenet 100 \
-		-o results/rounds/r29.json
+		runs/r30-wide/stage2/average.pt --imagenet 100 -o results/rounds/r30.json
 
 # The recipe of the shipped weights is this target and the ones below it, in order (each comment gives the
 # run's time; README › Training gives the one command). This one, 8.6 hours on two CPU cores: stages I and II,
