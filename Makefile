@@ -73,10 +73,10 @@ ab-r30:
 		runs/r30-wide/stage2/average.pt --imagenet 100 -o results/rounds/r30.json
 
 # The recipe of the shipped weights is this target and the ones below it, in order (each comment gives the
-# run's time; README › Training gives the one command). This one, 8.6 hours on two CPU cores: stages I and II,
+# run's time; docs/training.md gives the one command). This one, 8.6 hours on two CPU cores: stages I and II,
 # both continued with fresh, lower-rate schedules, then stage I twice more at lower λ for the lowest rates
 # (round 4's and round 6's runs, hence the folder names) and stage II on the result, then both once more (round 7's CPU
-# runs, runs/r8: its GPU runs in runs/r7 diverged, see README › Training), then both again with stage II
+# runs, runs/r8: its GPU runs in runs/r7 diverged, see docs/training.md), then both again with stage II
 # re-splitting the residual latent into layers of 12, 12 and 72 channels (round 8, runs/r9; the stage II
 # runs before it trained three equal layers of 32), then stage II once more with the residual synthesis
 # widened from 48 to 64 channels (round 9, runs/r10; the runs before it had 48), then both once more
@@ -119,7 +119,7 @@ train:
 		--command "make train"
 
 # Then both stages once more on a CUDA machine, from those weights (round 11, one lent H100; about eight
-# minutes): batch 16 × 256-px crops, each stage's iterations set by a probe of its speed (README › Training).
+# minutes): batch 16 × 256-px crops, each stage's iterations set by a probe of its speed (docs/training.md).
 # There the device's 600-second call limit stopped stage II at iteration 2 440; it was resumed (--resume) from
 # its checkpoint at 2 400 to its planned 3 496. The card records both runs and, through runs/r11/weights.json,
 # every run before them.

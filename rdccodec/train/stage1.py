@@ -12,7 +12,7 @@ COGNITION_WEIGHT = 10.0    # InfoNCE (nats) in units of 255²·MSE; 100 held x̂
 FIDELITY_WEIGHT = 1.0      # pixel fidelity beside the cognition loss
 TEMPERATURE = 0.1
 # Weight of the spatial feature distance (1 − cosine, mean of strides 8/16/32) in units of 255²·MSE, used when
-# training with --spatial-cognition (README › Training).
+# training with --spatial-cognition (docs/training.md).
 SPATIAL_WEIGHT = 200.0
 
 
