@@ -88,7 +88,8 @@ def test_tiled_refinement_lowers_the_whole_image_cost_and_leaves_no_seams(shippe
         cost.focus((slice(0, 16), slice(0, 16)), (slice(0, 16), slice(0, 16)))
         after = float(cost(torch.round(cost.deviation(latent))))
     assert after < before
-    plain = np.asarray(shipped_codec.decode(shipped_codec.encode(array, rate=2, layers=0), beta=1).image)
+    plain_stream = shipped_codec.encode(array, rate=2, layers=0)
+    plain = np.asarray(shipped_codec.decode(plain_stream, beta=1).image)
     refined_stream = shipped_codec.encode(array, rate=2, layers=0, effort=1)
     refined = np.asarray(shipped_codec.decode(refined_stream, beta=1).image)
     error = lambda img: np.abs(img.astype(float) - array.astype(float)).mean(2)
@@ -98,7 +99,8 @@ def test_tiled_refinement_lowers_the_whole_image_cost_and_leaves_no_seams(shippe
     # the refined image is no worse at the tile borders, relative to the rest, than the one-pass image
     ratio = lambda e: e[seams].mean() / e[~seams].mean()
     assert ratio(error(refined)) <= 1.05 * ratio(error(plain))
-    assert psnr(array, refined) > psnr(array, plain) - 0.1
+    # a move along the rate–distortion curve, not off it: fewer bytes for at most a small loss of PSNR
+    assert len(refined_stream) < len(plain_stream) and psnr(array, refined) > psnr(array, plain) - 0.5
 
 
 def test_cli_effort_with_a_size_target_and_its_errors(tmp_path, small_weights, kodak_crop):
