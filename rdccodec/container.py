@@ -49,8 +49,12 @@ class Header:
     """The primary's bands are coded anchors first (a model with a checkerboard context; version 3)."""
 
     @property
+    def major(self) -> int:
+        return TWO_PASS_MAJOR if self.two_pass else VERSION_MAJOR
+
+    @property
     def version(self) -> str:
-        return f"{TWO_PASS_MAJOR if self.two_pass else VERSION_MAJOR}.{VERSION_MINOR}"
+        return f"{self.major}.{VERSION_MINOR}"
 
     @property
     def bands(self) -> int:
@@ -122,7 +126,7 @@ def serialise(stream: Stream) -> bytes:
     sections = [Section(SECTION_PRIMARY, 0, stream.primary.to_bytes())]
     sections += [Section(SECTION_RESIDUAL, j + 1, p.to_bytes()) for j, p in enumerate(stream.residual)]
     head = _HEADER.pack(
-        MAGIC, TWO_PASS_MAJOR if h.two_pass else VERSION_MAJOR, VERSION_MINOR, 0, h.width, h.height, h.mode, h.layers, h.band,
+        MAGIC, h.major, VERSION_MINOR, 0, h.width, h.height, h.mode, h.layers, h.band,
         h.rate, h.model_sha256, len(sections), 0,
     )
     table = b"".join(

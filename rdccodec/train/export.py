@@ -74,8 +74,7 @@ def export(stage1_dir: str, stage2_dir: str, out: str, command: str, notes: str 
     whole training. `average`: ship stage II's weight average instead of its last weights."""
     earlier_runs = _earlier_records(earlier)  # before writing: a card given may be the one replaced
     state = load_checkpoint(Path(stage2_dir) / (AVERAGE if average else "checkpoint.pt"))
-    config = checkpoint_config(state)
-    model = RDCModel(config)
+    model = RDCModel(checkpoint_config(state))
     model.load_state_dict(state["model"])
     # Round the parameters to fp16 first so the integer CDF tables describe exactly the shipped weights.
     with torch.no_grad():
