@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install test docs-check train-shipped ab-r27 ab-r27-stage1 ab-r28 ab-r29 ab-r30 train train-gpu train-r12 train-r13 train-r14 train-r15 train-r16 train-r17 train-r18 train-r19 train-r20 train-r21 train-r22 train-r23 train-r24 train-r25 train-r28 clean
+.PHONY: install test docs-check train-shipped ab-r27 ab-r27-stage1 ab-r28 ab-r29 ab-r30 ab-r31 train train-gpu train-r12 train-r13 train-r14 train-r15 train-r16 train-r17 train-r18 train-r19 train-r20 train-r21 train-r22 train-r23 train-r24 train-r25 train-r28 clean
 
 install:
 	$(PYTHON) -m venv $(VENV)
@@ -62,7 +62,8 @@ ab-r29:
 	$(BIN)/python scripts/estimate_round.py runs/r27-control/stage1/average.pt \
 		runs/r29-checkerboard/stage1/average.pt --imagenet 100 -o results/rounds/r29.json
 
-# Round 30 (planned): a primary of 96 channels in round 28's recipe, against round 28's control.
+# Round 30 (2026-12-07): a primary of 96 channels (widened without changing its output) in round 28's recipe,
+# against round 28's control; two threads.
 ab-r30:
 	$(BIN)/rdc train stage1 --iterations 4000 --batch 4 --crop 256 --lr 1e-4 --lambdas 0.0004 0.05 --seed 27 \
 		--threads 2 --ema 0.999 --primary-width 96 --out runs/r30-wide/stage1 --resume \
@@ -71,6 +72,15 @@ ab-r30:
 		--out runs/r30-wide/stage2 --resume --init runs/r30-wide/stage1/average.pt
 	$(BIN)/python scripts/estimate_round.py runs/r28-control/stage2/average.pt \
 		runs/r30-wide/stage2/average.pt --imagenet 100 -o results/rounds/r30.json
+
+# Round 31 (2026-12-07): a large-batch stage I, 16 crops per update (4 × --accumulate 4) at twice the rate,
+# 1000 updates: the crops (16 000) and time of round 27's control stage I, judged against it; the average's
+# decay 0.996 spans the same crops as 0.999 does at batch 4. Two threads.
+ab-r31:
+	$(BIN)/rdc train stage1 --iterations 1000 --batch 4 --accumulate 4 --crop 256 --lr 2e-4 --lambdas 0.0004 0.05 \
+		--seed 27 --threads 2 --ema 0.996 --out runs/r31-batch16/stage1 --resume --init runs/r25/weights.pt
+	$(BIN)/python scripts/estimate_round.py runs/r27-control/stage1/average.pt \
+		runs/r31-batch16/stage1/average.pt --imagenet 100 -o results/rounds/r31.json
 
 # The recipe of the shipped weights is this target and the ones below it, in order (each comment gives the
 # run's time; docs/training.md gives the one command). This one, 8.6 hours on two CPU cores: stages I and II,
