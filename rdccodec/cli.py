@@ -459,6 +459,7 @@ Examples:
   rdc train stage1 --device cuda --batch 16 --crop 256 --iterations 5000 --out runs/gpu/stage1
   rdc train stage1 --batch 4 --accumulate 4 --ema 0.999 --spatial-cognition --iterations 3000 --out runs/r27/stage1
   rdc train stage1 --primary-width 96 --iterations 4000 --out runs/wide/stage1 --init rdccodec/weights/default.pt
+  rdc train stage1 --spatial-cognition contrastive --iterations 4000 --out runs/dense/stage1 --init rdccodec/weights/default.pt
   rdc train stage1 --checkerboard --iterations 4000 --out runs/context/stage1 --init rdccodec/weights/default.pt
 """)
 @_train_options
@@ -469,11 +470,12 @@ Examples:
                    "checkpoint, else 64). A narrower one in --init is widened without changing its output.")
 @click.option("--checkerboard", is_flag=True, default=None,
               help="Add a checkerboard context to the primary latent, trained with the transforms (it starts "
-                   "at zero: the model computes what --init did). The coder does not read it yet: judge such "
-                   "runs with scripts/estimate_round.py.")
-@click.option("--spatial-cognition", is_flag=True,
+                   "at zero: the model computes what --init did). Its streams are version 3.0.")
+@click.option("--spatial-cognition", type=click.Choice(["distance", "contrastive"]), is_flag=False, flag_value="distance",
+              default=None,
               help="Add the backbone's feature maps at strides 8/16/32, compared location by location, to the "
-                   "pooled InfoNCE.")
+                   "pooled InfoNCE: by a normalised distance (alone: distance) or by InfoNCE over the "
+                   "locations of the batch's images (contrastive).")
 def train_stage1(init, **kw):
     """Primary branch with gain units: rate + λ_level·(cognition + local MSE)."""
     _train(1, init=init, **kw)

@@ -13,7 +13,7 @@ from rdccodec.cli import main
 from rdccodec.codec import Codec
 from rdccodec.errors import RDCError
 from rdccodec.train import loop, stage2
-from rdccodec.train.losses import CognitionLoss, local_mse
+from rdccodec.train.losses import CognitionLoss, local_mse, location_infonce
 
 
 def _photos(tmp_path, count: int, seed: int):
@@ -57,6 +57,33 @@ def test_spatial_distance_grows_with_noise_and_sees_misplaced_content_that_pooli
     mirrored = x.flip(3)  # the same content, elsewhere
     pooled = 1 - (loss._features(mirrored)[0] * loss._features(x)[0]).sum(1)
     assert torch.all(loss(mirrored, x)[1] > 3 * pooled)
+
+
+def test_location_infonce_matches_each_cell_with_its_own_place_in_its_own_image():
+    g = torch.Generator().manual_seed(0)
+    key = torch.randn(3, 16, 8, 8, generator=g)
+    matched = location_infonce(key + 0.1 * torch.randn(key.shape, generator=g), key, 0.1)
+    moved = location_infonce(key.roll(2, dims=3), key, 0.1)  # each cell's content two cells away
+    swapped = location_infonce(key.roll(1, dims=0), key, 0.1)  # each image's content in another's place
+    assert matched.shape == (3,) and torch.all(matched < 0.2)
+    assert torch.all(moved > 40 * matched) and torch.all(swapped > 40 * matched)
+    # maps finer than the cells are pooled to them, coarser ones taken as they are
+    assert location_infonce(torch.randn(2, 4, 32, 32), torch.randn(2, 4, 32, 32), 0.1).shape == (2,)
+    assert location_infonce(key[..., :2, :2], key[..., :2, :2], 0.1).shape == (3,)
+
+
+def test_contrastive_spatial_cognition_trains(tmp_path):
+    data, _ = _photos(tmp_path, 2, 2)
+    out = tmp_path / "s1"
+    result = _run("stage1", "--iterations", "2", "--out", str(out), "--spatial-cognition", "contrastive",
+                  "--data", str(data), "--batch", "2", "--crop", "64", "--threads", "1")
+    assert result.exit_code == 0
+    assert json.loads((out / "settings.json").read_text())["spatial_cognition"] == "contrastive"
+    with open(out / "log.csv") as f:
+        assert all(float(r["spatial"]) > 0 for r in csv.DictReader(f))
+    refused = _run("stage1", "--iterations", "1", "--out", str(tmp_path / "x"), "--spatial-cognition", "pooled",
+                   "--data", str(data))
+    assert refused.exit_code == 2 and "'pooled' is not one of 'distance', 'contrastive'" in refused.output
 
 
 def test_two_stages_resume_and_export(tmp_path):

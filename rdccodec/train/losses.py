@@ -37,13 +37,16 @@ class CognitionLoss(nn.Module):
     paper's MoCo ResNet-50, which has no offline weights.
 
     Pooling keeps what a classifier keeps and drops where things are, which dense
-    tasks need; :meth:`forward` therefore also returns 1 − cosine similarity of the
-    feature maps location by location at strides 8, 16 and 32.
+    tasks need; :meth:`forward` therefore also returns a spatial term over the
+    feature maps at strides 8, 16 and 32, in one of :data:`SPATIAL_FORMS`.
     """
 
-    def __init__(self, temperature: float = 0.1, queue_size: int = 1024, variant: int = 0):
+    def __init__(self, temperature: float = 0.1, queue_size: int = 1024, variant: int = 0,
+                 spatial: str = "distance"):
         super().__init__()
-        self.temperature = temperature
+        if spatial not in SPATIAL_FORMS:
+            raise ValueError(f"spatial must be one of {SPATIAL_FORMS}")
+        self.temperature, self.spatial = temperature, spatial
         self.backbone = efficientnet_lite(variant)
         dim = self._features(torch.zeros(1, 3, 64, 64))[0].shape[1]
         self.register_buffer("queue", F.normalize(torch.randn(queue_size, dim), dim=1))
@@ -74,13 +77,35 @@ class CognitionLoss(nn.Module):
         logits = queries @ candidates.t() / self.temperature
         target = torch.arange(len(x), device=x.device)
         loss = F.cross_entropy(logits, target, reduction="none")
-        spatial = sum(feature_distance(q, k) for q, k in zip(query_maps, key_maps)) / len(key_maps)
+        term = feature_distance if self.spatial == "distance" else (
+            lambda q, k: location_infonce(q, k, self.temperature))
+        spatial = sum(term(q, k) for q, k in zip(query_maps, key_maps)) / len(key_maps)
         with torch.no_grad():
             n = len(keys)
             idx = (self.queue_pointer + torch.arange(n, device=keys.device)) % len(self.queue)
             self.queue[idx] = keys
             self.queue_pointer.copy_((self.queue_pointer + n) % len(self.queue))
         return loss, spatial
+
+
+SPATIAL_FORMS = ("distance", "contrastive")
+"""How the spatial term compares feature maps: a normalised distance location by location
+(:func:`feature_distance`), or InfoNCE over the locations of every image in the batch
+(:func:`location_infonce`)."""
+CELLS = 8
+"""Cells per side that :func:`location_infonce` pools each feature map to (32 px on 256-px crops)."""
+
+
+def location_infonce(query: Tensor, key: Tensor, temperature: float) -> Tensor:
+    """Per-element InfoNCE over locations: each cell of x̂1's feature map (pooled to at most
+    :data:`CELLS`² cells) must be closest to the same cell of the original's among all cells of all images
+    of the batch, so that what is where survives, not only what a distance rewards on average."""
+    cells = (min(CELLS, key.shape[2]), min(CELLS, key.shape[3]))
+    q, k = (F.normalize(F.adaptive_avg_pool2d(m, cells).flatten(2).transpose(1, 2), dim=2) for m in (query, key))
+    b, n, _ = q.shape
+    logits = q.reshape(b * n, -1) @ k.reshape(b * n, -1).t() / temperature
+    target = torch.arange(b * n, device=q.device)
+    return F.cross_entropy(logits, target, reduction="none").reshape(b, n).mean(1)
 
 
 def feature_distance(a: Tensor, b: Tensor) -> Tensor:
