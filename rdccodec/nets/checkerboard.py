@@ -2,8 +2,7 @@
 
 Context models pay when the transforms learn with them (Minnen et al. 2018; He et al. 2021), not as an
 add-on to frozen latents (issue 38's probes: −0.2 to −0.3 %), so this one is part of the model that
-stage I trains. The coder does not read it yet: runs with it are judged from their likelihoods
-(scripts/estimate_round.py) and `rdc train export` refuses them until the bitstream carries the two passes.
+stage I trains. The coder reads it in two passes per band (entropy_coding.py; streams of version 3.0).
 """
 from __future__ import annotations
 
