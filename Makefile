@@ -71,7 +71,7 @@ ab-r30:
 	$(BIN)/rdc train stage2 --iterations 3000 --batch 4 --crop 256 --lr 1.5e-4 --seed 28 --threads 2 --ema 0.999 \
 		--out runs/r30-wide/stage2 --resume --init runs/r30-wide/stage1/average.pt
 	$(BIN)/python scripts/estimate_round.py runs/r28-control/stage2/average.pt \
-		runs/r30-wide/stage2/average.pt --imagenet 100 -o results/rounds/r30.json
+		runs/r30-wide/stage2/average.pt --imagenet 100 --reference runs/r25/weights.pt -o results/rounds/r30.json
 
 # Round 31 (2026-12-07): a large-batch stage I, 16 crops per update (4 × --accumulate 4) at twice the rate,
 # 1000 updates: the crops (16 000) and time of round 27's control stage I, judged against it; the average's
@@ -80,7 +80,7 @@ ab-r31:
 	$(BIN)/rdc train stage1 --iterations 1000 --batch 4 --accumulate 4 --crop 256 --lr 2e-4 --lambdas 0.0004 0.05 \
 		--seed 27 --threads 2 --ema 0.996 --out runs/r31-batch16/stage1 --resume --init runs/r25/weights.pt
 	$(BIN)/python scripts/estimate_round.py runs/r27-control/stage1/average.pt \
-		runs/r31-batch16/stage1/average.pt --imagenet 100 -o results/rounds/r31.json
+		runs/r31-batch16/stage1/average.pt --imagenet 100 --reference runs/r25/weights.pt -o results/rounds/r31.json
 
 # Round 32 (planned): the contrastive form of the spatial term (InfoNCE over locations) in round 28's
 # recipe, against its distance form (round 28's spatial arm, shipped); two threads.
@@ -91,7 +91,7 @@ ab-r32:
 	$(BIN)/rdc train stage2 --iterations 3000 --batch 4 --crop 256 --lr 1.5e-4 --seed 28 --threads 2 --ema 0.999 \
 		--out runs/r32-contrastive/stage2 --resume --init runs/r32-contrastive/stage1/average.pt
 	$(BIN)/python scripts/estimate_round.py runs/r28-spatial/stage2/average.pt \
-		runs/r32-contrastive/stage2/average.pt --imagenet 100 -o results/rounds/r32.json
+		runs/r32-contrastive/stage2/average.pt --imagenet 100 --reference runs/r25/weights.pt -o results/rounds/r32.json
 
 # The recipe of the shipped weights is this target and the ones below it, in order (each comment gives the
 # run's time; docs/training.md gives the one command). This one, 8.6 hours on two CPU cores: stages I and II,
