@@ -63,7 +63,7 @@ ab-r29:
 		runs/r29-checkerboard/stage1/average.pt --imagenet 100 -o results/rounds/r29.json
 
 # Round 30 (2026-12-07): a primary of 96 channels (widened without changing its output) in round 28's recipe,
-# against round 28's control; two threads.
+# against round 28's control; two threads, 3 992 + 1 690 s (docs/training.md › A/B rounds: no gain).
 ab-r30:
 	$(BIN)/rdc train stage1 --iterations 4000 --batch 4 --crop 256 --lr 1e-4 --lambdas 0.0004 0.05 --seed 27 \
 		--threads 2 --ema 0.999 --primary-width 96 --out runs/r30-wide/stage1 --resume \
