@@ -75,7 +75,8 @@ ab-r30:
 
 # Round 31 (2026-12-07): a large-batch stage I, 16 crops per update (4 × --accumulate 4) at twice the rate,
 # 1000 updates: the crops (16 000) and time of round 27's control stage I, judged against it; the average's
-# decay 0.996 spans the same crops as 0.999 does at batch 4. Two threads.
+# decay 0.996 spans the same crops as 0.999 does at batch 4. Two threads, 2 417 s (docs/training.md › A/B
+# rounds: +1.0 % at β=1).
 ab-r31:
 	$(BIN)/rdc train stage1 --iterations 1000 --batch 4 --accumulate 4 --crop 256 --lr 2e-4 --lambdas 0.0004 0.05 \
 		--seed 27 --threads 2 --ema 0.996 --out runs/r31-batch16/stage1 --resume --init runs/r25/weights.pt
