@@ -471,8 +471,9 @@ Examples:
 @click.option("--checkerboard", is_flag=True, default=None,
               help="Add a checkerboard context to the primary latent, trained with the transforms (it starts "
                    "at zero: the model computes what --init did). Its streams are version 3.0.")
-@click.option("--spatial-cognition", type=click.Choice(["distance", "contrastive"]), is_flag=False, flag_value="distance",
-              default=None,
+# the forms are train.stage1.SPATIAL_TERMS' keys, spelt out: the CLI starts without importing torch
+@click.option("--spatial-cognition", type=click.Choice(["distance", "contrastive"]), is_flag=False,
+              flag_value="distance", default=None,
               help="Add the backbone's feature maps at strides 8/16/32, compared location by location, to the "
                    "pooled InfoNCE: by a normalised distance (alone: distance) or by InfoNCE over the "
                    "locations of the batch's images (contrastive).")

@@ -12,7 +12,7 @@ from PIL import Image
 from rdccodec.cli import main
 from rdccodec.codec import Codec
 from rdccodec.errors import RDCError
-from rdccodec.train import loop, stage2
+from rdccodec.train import loop, stage1, stage2
 from rdccodec.train.losses import CognitionLoss, local_mse, location_infonce
 
 
@@ -84,6 +84,8 @@ def test_contrastive_spatial_cognition_trains(tmp_path):
     refused = _run("stage1", "--iterations", "1", "--out", str(tmp_path / "x"), "--spatial-cognition", "pooled",
                    "--data", str(data))
     assert refused.exit_code == 2 and "'pooled' is not one of 'distance', 'contrastive'" in refused.output
+    choices = next(p for p in main.commands["train"].commands["stage1"].params if p.name == "spatial_cognition")
+    assert list(choices.type.choices) == list(stage1.SPATIAL_TERMS)
 
 
 def test_two_stages_resume_and_export(tmp_path):

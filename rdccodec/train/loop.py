@@ -41,7 +41,7 @@ class TrainSettings:
     device: str = "cpu"  # "cuda" trains on a GPU; checkpoints are device-independent
     accumulate: int = 1  # micro-batches of `batch` crops per update: the effective batch is batch × accumulate
     ema: float = 0.0  # decay of an exponential moving average of the weights kept beside them; 0: none
-    spatial_cognition: str | None = None  # stage I: add a spatial term of this form (losses.SPATIAL_FORMS)
+    spatial_cognition: str | None = None  # stage I: add a spatial term of this form (stage1.SPATIAL_TERMS)
     # The model's shape. None: as the checkpoint resumed or started from (--init) has it, else the default.
     residual_layers: tuple[int, ...] | None = None  # channels of each residual layer
     residual_synthesis_hidden: int | None = None

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -37,16 +38,15 @@ class CognitionLoss(nn.Module):
     paper's MoCo ResNet-50, which has no offline weights.
 
     Pooling keeps what a classifier keeps and drops where things are, which dense
-    tasks need; :meth:`forward` therefore also returns a spatial term over the
-    feature maps at strides 8, 16 and 32, in one of :data:`SPATIAL_FORMS`.
+    tasks need; :meth:`forward` therefore also returns `spatial` (a per-element
+    comparison of two feature maps, :func:`feature_distance` or :func:`location_infonce`)
+    averaged over the feature maps at strides 8, 16 and 32.
     """
 
     def __init__(self, temperature: float = 0.1, queue_size: int = 1024, variant: int = 0,
-                 spatial: str = "distance"):
+                 spatial: Callable[[Tensor, Tensor], Tensor] | None = None):
         super().__init__()
-        if spatial not in SPATIAL_FORMS:
-            raise ValueError(f"spatial must be one of {SPATIAL_FORMS}")
-        self.temperature, self.spatial = temperature, spatial
+        self.temperature, self.spatial = temperature, spatial or feature_distance
         self.backbone = efficientnet_lite(variant)
         dim = self._features(torch.zeros(1, 3, 64, 64))[0].shape[1]
         self.register_buffer("queue", F.normalize(torch.randn(queue_size, dim), dim=1))
@@ -77,9 +77,7 @@ class CognitionLoss(nn.Module):
         logits = queries @ candidates.t() / self.temperature
         target = torch.arange(len(x), device=x.device)
         loss = F.cross_entropy(logits, target, reduction="none")
-        term = feature_distance if self.spatial == "distance" else (
-            lambda q, k: location_infonce(q, k, self.temperature))
-        spatial = sum(term(q, k) for q, k in zip(query_maps, key_maps)) / len(key_maps)
+        spatial = sum(self.spatial(q, k) for q, k in zip(query_maps, key_maps)) / len(key_maps)
         with torch.no_grad():
             n = len(keys)
             idx = (self.queue_pointer + torch.arange(n, device=keys.device)) % len(self.queue)
@@ -88,10 +86,6 @@ class CognitionLoss(nn.Module):
         return loss, spatial
 
 
-SPATIAL_FORMS = ("distance", "contrastive")
-"""How the spatial term compares feature maps: a normalised distance location by location
-(:func:`feature_distance`), or InfoNCE over the locations of every image in the batch
-(:func:`location_infonce`)."""
 CELLS = 8
 """Cells per side that :func:`location_infonce` pools each feature map to (32 px on 256-px crops)."""
 

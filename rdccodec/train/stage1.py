@@ -1,28 +1,32 @@
 """Stage I: the primary branch with gain units, trained for rate + λ_level·(cognition + local MSE)."""
 from __future__ import annotations
 
+import functools
+
 import torch
 import torch.nn.functional as F
 
-from .losses import CognitionLoss, bits_per_pixel, geometric_lambda, local_mse
+from .losses import CognitionLoss, bits_per_pixel, feature_distance, geometric_lambda, local_mse, location_infonce
 
 # λ weighs 255²·MSE-scaled distortions, as in CompressAI's λ convention.
 LAMBDA_LOW, LAMBDA_HIGH = 0.001, 0.05
 COGNITION_WEIGHT = 10.0    # InfoNCE (nats) in units of 255²·MSE; 100 held x̂1 at ~20 dB (see README)
 FIDELITY_WEIGHT = 1.0      # pixel fidelity beside the cognition loss
 TEMPERATURE = 0.1
-# Weight of the spatial term (mean of strides 8/16/32) in units of 255²·MSE, used when training with
-# --spatial-cognition (docs/training.md): the distance (1 − cosine), or the InfoNCE over locations (nats),
+# --spatial-cognition's forms (docs/training.md): how two feature maps are compared (mean of strides 8/16/32)
+# and the weight, in units of 255²·MSE: the distance (1 − cosine), or the InfoNCE over locations (nats),
 # weighted to the distance term's share of the loss on the shipped weights (0.209 × 200 against 1.52 nats × 27 on
 # 24 batches of training crops at levels 0, 3, 5).
-SPATIAL_WEIGHTS = {"distance": 200.0, "contrastive": 27.0}
+SPATIAL_TERMS = {"distance": (feature_distance, 200.0),
+                 "contrastive": (functools.partial(location_infonce, temperature=TEMPERATURE), 27.0)}
 
 
 def build(model, settings):
     low, high = settings.lambdas or (LAMBDA_LOW, LAMBDA_HIGH)
-    form = settings.spatial_cognition or "distance"  # logged beside the loss even when not trained for
-    spatial_weight = SPATIAL_WEIGHTS[form] if settings.spatial_cognition else 0.0
-    cognition = CognitionLoss(temperature=TEMPERATURE, spatial=form)
+    # the distance is logged beside the loss even when not trained for
+    term, spatial_weight = SPATIAL_TERMS[settings.spatial_cognition or "distance"]
+    spatial_weight = spatial_weight if settings.spatial_cognition else 0.0
+    cognition = CognitionLoss(temperature=TEMPERATURE, spatial=term)
     levels = model.config.levels
     model.residual.requires_grad_(False)  # not trained here; frozen, distributed training leaves it alone
 
