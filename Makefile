@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install test docs-check train-shipped ab-r27 ab-r27-stage1 ab-r28 ab-r29 ab-r30 ab-r31 ab-r32 train train-gpu train-r12 train-r13 train-r14 train-r15 train-r16 train-r17 train-r18 train-r19 train-r20 train-r21 train-r22 train-r23 train-r24 train-r25 train-r28 clean
+.PHONY: install test docs-check train-shipped ab-r27 ab-r27-stage1 ab-r28 ab-r29 ab-r29-stage2 ab-r30 ab-r31 ab-r32 train train-gpu train-r12 train-r13 train-r14 train-r15 train-r16 train-r17 train-r18 train-r19 train-r20 train-r21 train-r22 train-r23 train-r24 train-r25 train-r28 clean
 
 install:
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,15 @@ ab-r29:
 		--init runs/r25/weights.pt
 	$(BIN)/python scripts/estimate_round.py runs/r27-control/stage1/average.pt \
 		runs/r29-checkerboard/stage1/average.pt --imagenet 100 -o results/rounds/r29.json
+
+# Round 29 made a full round: stage II of round 28's recipe on the checkerboard run (its checkpoint at
+# iteration 400 is in the repository), judged against round 28's control.
+ab-r29-stage2:
+	$(BIN)/rdc train stage2 --iterations 3000 --batch 4 --crop 256 --lr 1.5e-4 --seed 28 --threads 2 --ema 0.999 \
+		--out runs/r29-checkerboard/stage2 --resume --init runs/r29-checkerboard/stage1/average.pt
+	$(BIN)/python scripts/estimate_round.py runs/r28-control/stage2/average.pt \
+		runs/r29-checkerboard/stage2/average.pt --imagenet 100 --reference runs/r25/weights.pt \
+		-o results/rounds/r29-stage2.json
 
 # Round 30 (2026-12-07): a primary of 96 channels (widened without changing its output) in round 28's recipe,
 # against round 28's control; two threads, 3 992 + 1 690 s (docs/training.md › A/B rounds: no gain).
