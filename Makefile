@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install test docs-check train-shipped ab-r27 ab-r27-stage1 ab-r28 ab-r29 ab-r29-stage2 ab-r30 ab-r31 ab-r31-stage2 ab-r32-stage1 ab-r32 train train-gpu train-r12 train-r13 train-r14 train-r15 train-r16 train-r17 train-r18 train-r19 train-r20 train-r21 train-r22 train-r23 train-r24 train-r25 train-r28 clean
+.PHONY: install test docs-check train-shipped ab-r27 ab-r27-stage1 ab-r28 ab-r29 ab-r29-stage2 ab-r30 ab-r31 ab-r31-stage2 ab-r32-stage1 ab-r32 ab-r33 train train-gpu train-r12 train-r13 train-r14 train-r15 train-r16 train-r17 train-r18 train-r19 train-r20 train-r21 train-r22 train-r23 train-r24 train-r25 train-r28 clean
 
 install:
 	$(PYTHON) -m venv $(VENV)
@@ -62,9 +62,9 @@ ab-r29:
 	$(BIN)/python scripts/estimate_round.py runs/r27-control/stage1/average.pt \
 		runs/r29-checkerboard/stage1/average.pt --imagenet 100 -o results/rounds/r29.json
 
-# Round 29 made a full round: stage II of round 28's recipe on the checkerboard run (its checkpoint at
-# iteration 400 is in the repository), judged against round 28's control.
-ab-r29-stage2:
+# Round 29 made a full round: stage II of round 28's recipe on the checkerboard run, judged against round
+# 28's control (2 115 s on two threads; docs/training.md › A/B rounds).
+ab-r29-stage2: ab-r29
 	$(BIN)/rdc train stage2 --iterations 3000 --batch 4 --crop 256 --lr 1.5e-4 --seed 28 --threads 2 --ema 0.999 \
 		--out runs/r29-checkerboard/stage2 --resume --init runs/r29-checkerboard/stage1/average.pt
 	$(BIN)/python scripts/estimate_round.py runs/r28-control/stage2/average.pt \
@@ -92,8 +92,9 @@ ab-r31:
 	$(BIN)/python scripts/estimate_round.py runs/r27-control/stage1/average.pt \
 		runs/r31-batch16/stage1/average.pt --imagenet 100 --reference runs/r25/weights.pt -o results/rounds/r31.json
 
-# Round 31 made a full round: stage II of round 28's recipe on the large-batch stage I, against round 28's control.
-ab-r31-stage2:
+# Round 31 made a full round: stage II of round 28's recipe on the large-batch stage I, against round 28's
+# control (1 193 s on two threads).
+ab-r31-stage2: ab-r31
 	$(BIN)/rdc train stage2 --iterations 3000 --batch 4 --crop 256 --lr 1.5e-4 --seed 28 --threads 2 --ema 0.999 \
 		--out runs/r31-batch16/stage2 --resume --init runs/r31-batch16/stage1/average.pt
 	$(BIN)/python scripts/estimate_round.py runs/r28-control/stage2/average.pt \
@@ -102,7 +103,8 @@ ab-r31-stage2:
 
 # Round 32 (2026-12-07): the contrastive form of the spatial term (InfoNCE over locations) in round 28's
 # recipe, against its distance form (round 28's spatial arm, shipped); two threads. Stage I is judged
-# first against the distance form's stage I (the cognition term acts on the primary only).
+# first against the distance form's stage I (the cognition term acts on the primary only). 1 992 + 1 160 s:
+# the distance form keeps more dense fidelity (docs/training.md › A/B rounds).
 ab-r32-stage1:
 	$(BIN)/rdc train stage1 --iterations 4000 --batch 4 --crop 256 --lr 1e-4 --lambdas 0.0004 0.05 --seed 27 \
 		--threads 2 --ema 0.999 --spatial-cognition contrastive --out runs/r32-contrastive/stage1 --resume \
@@ -117,6 +119,18 @@ ab-r32: ab-r32-stage1
 	$(BIN)/python scripts/estimate_round.py runs/r28-spatial/stage2/average.pt \
 		runs/r32-contrastive/stage2/average.pt --imagenet 100 --reference runs/r25/weights.pt --threads 2 \
 		-o results/rounds/r32.json
+
+# Round 33 (2026-12-07): the two changes that won something, together: round 28's shipped recipe (spatial
+# term, distance form) with the checkerboard context of round 29, against round 28's spatial arm; two threads.
+ab-r33:
+	$(BIN)/rdc train stage1 --iterations 4000 --batch 4 --crop 256 --lr 1e-4 --lambdas 0.0004 0.05 --seed 27 \
+		--threads 2 --ema 0.999 --spatial-cognition --checkerboard --out runs/r33-spatial-checkerboard/stage1 \
+		--resume --init runs/r25/weights.pt
+	$(BIN)/rdc train stage2 --iterations 3000 --batch 4 --crop 256 --lr 1.5e-4 --seed 28 --threads 2 --ema 0.999 \
+		--out runs/r33-spatial-checkerboard/stage2 --resume --init runs/r33-spatial-checkerboard/stage1/average.pt
+	$(BIN)/python scripts/estimate_round.py runs/r28-spatial/stage2/average.pt \
+		runs/r33-spatial-checkerboard/stage2/average.pt --imagenet 100 --reference runs/r25/weights.pt --threads 2 \
+		-o results/rounds/r33.json
 
 # The recipe of the shipped weights is this target and the ones below it, in order (each comment gives the
 # run's time; docs/training.md gives the one command). This one, 8.6 hours on two CPU cores: stages I and II,
