@@ -30,7 +30,7 @@ train-shipped: train train-gpu train-r12 train-r13 train-r14 train-r15 train-r16
 # them over.
 ab-r27: ab-r27-stage1
 	$(BIN)/python scripts/estimate_round.py runs/r27-control/stage1/checkpoint.pt runs/r27-control/stage1/average.pt \
-		runs/r27-spatial/stage1/checkpoint.pt runs/r27-spatial/stage1/average.pt --imagenet 100 \
+		runs/r27-spatial/stage1/checkpoint.pt runs/r27-spatial/stage1/average.pt --imagenet 100 --reference runs/r25/weights.pt \
 		-o results/rounds/r27.json
 
 ab-r27-stage1:
@@ -49,38 +49,44 @@ ab-r28: ab-r27-stage1
 	$(BIN)/rdc train stage2 --iterations 3000 --batch 4 --crop 256 --lr 1.5e-4 --seed 28 --threads 1 --ema 0.999 \
 		--out runs/r28-spatial/stage2 --resume --init runs/r27-spatial/stage1/average.pt & wait
 	$(BIN)/python scripts/estimate_round.py runs/r28-control/stage2/checkpoint.pt runs/r28-control/stage2/average.pt \
-		runs/r28-spatial/stage2/checkpoint.pt runs/r28-spatial/stage2/average.pt --imagenet 100 \
+		runs/r28-spatial/stage2/checkpoint.pt runs/r28-spatial/stage2/average.pt --imagenet 100 --reference runs/r25/weights.pt \
 		-o results/rounds/r28.json
+
+# The A/B rounds' stage I from round 25's weights, round 28's recipe on two threads: $(1) the run folder under
+# runs/, $(2) the options that make the change.
+define ab_stage1
+	$(BIN)/rdc train stage1 --iterations 4000 --batch 4 --crop 256 --lr 1e-4 --lambdas 0.0004 0.05 --seed 27 \
+		--threads 2 --ema 0.999 $(2) --out runs/$(1)/stage1 --resume --init runs/r25/weights.pt
+endef
+
+# Their stage II (round 28's) on the stage I weight average, judged against a control's: $(1) the run folder,
+# $(2) the control's stage II average, $(3) the results JSON.
+define ab_stage2
+	$(BIN)/rdc train stage2 --iterations 3000 --batch 4 --crop 256 --lr 1.5e-4 --seed 28 --threads 2 --ema 0.999 \
+		--out runs/$(1)/stage2 --resume --init runs/$(1)/stage1/average.pt
+	$(BIN)/python scripts/estimate_round.py $(2) runs/$(1)/stage2/average.pt --imagenet 100 \
+		--reference runs/r25/weights.pt --threads 2 -o $(3)
+endef
 
 # Round 29 (2026-12-07): the checkerboard context on the primary latent in round 27's stage I, judged against
 # round 27's control at the same iteration (docs/training.md › A/B rounds). One run at a time on two threads:
 # 1.8 iterations per second alone against 0.8 for each of two runs on one thread side by side.
 ab-r29:
-	$(BIN)/rdc train stage1 --iterations 4000 --batch 4 --crop 256 --lr 1e-4 --lambdas 0.0004 0.05 --seed 27 \
-		--threads 2 --ema 0.999 --checkerboard --out runs/r29-checkerboard/stage1 --resume \
-		--init runs/r25/weights.pt
+	$(call ab_stage1,r29-checkerboard,--checkerboard)
 	$(BIN)/python scripts/estimate_round.py runs/r27-control/stage1/average.pt \
-		runs/r29-checkerboard/stage1/average.pt --imagenet 100 -o results/rounds/r29.json
+		runs/r29-checkerboard/stage1/average.pt --imagenet 100 --reference runs/r25/weights.pt \
+		-o results/rounds/r29.json
 
 # Round 29 made a full round: stage II of round 28's recipe on the checkerboard run, judged against round
 # 28's control (2 115 s on two threads; docs/training.md › A/B rounds).
 ab-r29-stage2: ab-r29
-	$(BIN)/rdc train stage2 --iterations 3000 --batch 4 --crop 256 --lr 1.5e-4 --seed 28 --threads 2 --ema 0.999 \
-		--out runs/r29-checkerboard/stage2 --resume --init runs/r29-checkerboard/stage1/average.pt
-	$(BIN)/python scripts/estimate_round.py runs/r28-control/stage2/average.pt \
-		runs/r29-checkerboard/stage2/average.pt --imagenet 100 --reference runs/r25/weights.pt --threads 2 \
-		-o results/rounds/r29-stage2.json
+	$(call ab_stage2,r29-checkerboard,runs/r28-control/stage2/average.pt,results/rounds/r29-stage2.json)
 
 # Round 30 (2026-12-07): a primary of 96 channels (widened without changing its output) in round 28's recipe,
 # against round 28's control; two threads, 3 992 + 1 690 s (docs/training.md › A/B rounds: no gain).
 ab-r30:
-	$(BIN)/rdc train stage1 --iterations 4000 --batch 4 --crop 256 --lr 1e-4 --lambdas 0.0004 0.05 --seed 27 \
-		--threads 2 --ema 0.999 --primary-width 96 --out runs/r30-wide/stage1 --resume \
-		--init runs/r25/weights.pt
-	$(BIN)/rdc train stage2 --iterations 3000 --batch 4 --crop 256 --lr 1.5e-4 --seed 28 --threads 2 --ema 0.999 \
-		--out runs/r30-wide/stage2 --resume --init runs/r30-wide/stage1/average.pt
-	$(BIN)/python scripts/estimate_round.py runs/r28-control/stage2/average.pt \
-		runs/r30-wide/stage2/average.pt --imagenet 100 --reference runs/r25/weights.pt -o results/rounds/r30.json
+	$(call ab_stage1,r30-wide,--primary-width 96)
+	$(call ab_stage2,r30-wide,runs/r28-control/stage2/average.pt,results/rounds/r30.json)
 
 # Round 31 (2026-12-07): a large-batch stage I, 16 crops per update (4 × --accumulate 4) at twice the rate,
 # 1000 updates: the crops (16 000) and time of round 27's control stage I, judged against it; the average's
@@ -95,42 +101,26 @@ ab-r31:
 # Round 31 made a full round: stage II of round 28's recipe on the large-batch stage I, against round 28's
 # control (1 193 s on two threads).
 ab-r31-stage2: ab-r31
-	$(BIN)/rdc train stage2 --iterations 3000 --batch 4 --crop 256 --lr 1.5e-4 --seed 28 --threads 2 --ema 0.999 \
-		--out runs/r31-batch16/stage2 --resume --init runs/r31-batch16/stage1/average.pt
-	$(BIN)/python scripts/estimate_round.py runs/r28-control/stage2/average.pt \
-		runs/r31-batch16/stage2/average.pt --imagenet 100 --reference runs/r25/weights.pt --threads 2 \
-		-o results/rounds/r31-stage2.json
+	$(call ab_stage2,r31-batch16,runs/r28-control/stage2/average.pt,results/rounds/r31-stage2.json)
 
 # Round 32 (2026-12-07): the contrastive form of the spatial term (InfoNCE over locations) in round 28's
 # recipe, against its distance form (round 28's spatial arm, shipped); two threads. Stage I is judged
 # first against the distance form's stage I (the cognition term acts on the primary only). 1 992 + 1 160 s:
 # the distance form keeps more dense fidelity (docs/training.md › A/B rounds).
 ab-r32-stage1:
-	$(BIN)/rdc train stage1 --iterations 4000 --batch 4 --crop 256 --lr 1e-4 --lambdas 0.0004 0.05 --seed 27 \
-		--threads 2 --ema 0.999 --spatial-cognition contrastive --out runs/r32-contrastive/stage1 --resume \
-		--init runs/r25/weights.pt
+	$(call ab_stage1,r32-contrastive,--spatial-cognition contrastive)
 	$(BIN)/python scripts/estimate_round.py runs/r27-spatial/stage1/average.pt \
 		runs/r32-contrastive/stage1/average.pt --imagenet 100 --reference runs/r25/weights.pt --threads 2 \
 		-o results/rounds/r32-stage1.json
 
 ab-r32: ab-r32-stage1
-	$(BIN)/rdc train stage2 --iterations 3000 --batch 4 --crop 256 --lr 1.5e-4 --seed 28 --threads 2 --ema 0.999 \
-		--out runs/r32-contrastive/stage2 --resume --init runs/r32-contrastive/stage1/average.pt
-	$(BIN)/python scripts/estimate_round.py runs/r28-spatial/stage2/average.pt \
-		runs/r32-contrastive/stage2/average.pt --imagenet 100 --reference runs/r25/weights.pt --threads 2 \
-		-o results/rounds/r32.json
+	$(call ab_stage2,r32-contrastive,runs/r28-spatial/stage2/average.pt,results/rounds/r32.json)
 
 # Round 33 (2026-12-07): the two changes that won something, together: round 28's shipped recipe (spatial
 # term, distance form) with the checkerboard context of round 29, against round 28's spatial arm; two threads.
 ab-r33:
-	$(BIN)/rdc train stage1 --iterations 4000 --batch 4 --crop 256 --lr 1e-4 --lambdas 0.0004 0.05 --seed 27 \
-		--threads 2 --ema 0.999 --spatial-cognition --checkerboard --out runs/r33-spatial-checkerboard/stage1 \
-		--resume --init runs/r25/weights.pt
-	$(BIN)/rdc train stage2 --iterations 3000 --batch 4 --crop 256 --lr 1.5e-4 --seed 28 --threads 2 --ema 0.999 \
-		--out runs/r33-spatial-checkerboard/stage2 --resume --init runs/r33-spatial-checkerboard/stage1/average.pt
-	$(BIN)/python scripts/estimate_round.py runs/r28-spatial/stage2/average.pt \
-		runs/r33-spatial-checkerboard/stage2/average.pt --imagenet 100 --reference runs/r25/weights.pt --threads 2 \
-		-o results/rounds/r33.json
+	$(call ab_stage1,r33-spatial-checkerboard,--spatial-cognition --checkerboard)
+	$(call ab_stage2,r33-spatial-checkerboard,runs/r28-spatial/stage2/average.pt,results/rounds/r33.json)
 
 # The recipe of the shipped weights is this target and the ones below it, in order (each comment gives the
 # run's time; docs/training.md gives the one command). This one, 8.6 hours on two CPU cores: stages I and II,
