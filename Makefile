@@ -119,7 +119,6 @@ ab-r32: ab-r32-stage1
 # Round 33 (2026-12-07): the two changes that won something, together: round 28's shipped recipe (spatial
 # term, distance form) with the checkerboard context of round 29, against round 28's spatial arm; two threads,
 # 2 122 + 1 196 s (docs/training.md › A/B rounds: −0.43 % at β=1).
-# Its run folders are in the repository, so `rdc train export` can ship them without a re-run.
 ab-r33:
 	$(call ab_stage1,r33-spatial-checkerboard,--spatial-cognition --checkerboard)
 	$(call ab_stage2,r33-spatial-checkerboard,runs/r28-spatial/stage2/average.pt,results/rounds/r33.json)
