@@ -110,14 +110,10 @@ def test_two_stages_resume_and_export(tmp_path):
     assert codec.decode(codec.encode(image, rate=1)).image.size == (50, 40)
 
 
-def _refuses_other_shapes(run_folder, init, resumed, trained_as, fresh, fresh_init, unfit, common):
-    """A run resumed with another shape, or started from weights its shape does not fit, stops with a clear error."""
-    with pytest.raises(RDCError, match=f"{trained_as}.* resume it with the same options"):
-        _run("stage2", "--iterations", "2", "--out", str(run_folder), "--init", str(init / "checkpoint.pt"), "--resume",
-             *resumed, *common)
-    with pytest.raises(RDCError, match="do not fit this model"):
-        _run("stage2", "--iterations", "1", "--out", str(fresh), "--init", str(fresh_init / "checkpoint.pt"),
-             *unfit, *common)
+def _refused(match, *args):
+    """`rdc train stage2 ARGS` stops with an RDCError whose message matches `match`."""
+    with pytest.raises(RDCError, match=match):
+        _run("stage2", *args)
 
 
 def test_continued_training_starts_from_its_init_and_its_card_records_the_earlier_runs(tmp_path):
@@ -134,8 +130,11 @@ def test_continued_training_starts_from_its_init_and_its_card_records_the_earlie
     assert torch.equal(weights(s3)[key], weights(s2)[key])  # stage I trains the primary branch only
     assert run("stage2", "--iterations", "1", "--out", str(s4), "--init", str(s3 / "checkpoint.pt"),
                "--residual-layers", "32,32,32", *common).exit_code == 0
-    _refuses_other_shapes(s4, s3, ["--residual-layers", "12,12,72"], "trained with residual layers 32,32,32, ",
-                          tmp_path / "s5", s3, ["--residual-layers", "10,10"], common)
+    _refused("trained with residual layers 32,32,32, .* resume it with the same options", "--iterations", "2",
+             "--out", str(s4), "--init", str(s3 / "checkpoint.pt"), "--resume", "--residual-layers", "12,12,72",
+             *common)
+    _refused("do not fit this model", "--iterations", "1", "--out", str(tmp_path / "s5"),
+             "--init", str(s3 / "checkpoint.pt"), "--residual-layers", "10,10", *common)
     bad = CliRunner().invoke(main, ["train", "stage2", "--iterations", "1", "--out", str(tmp_path / "s5"),
                                     "--init", str(s3 / "checkpoint.pt"), "--residual-layers", "0,96"])
     assert bad.exit_code == 2 and "positive channel counts" in bad.output
@@ -166,8 +165,10 @@ def test_continued_training_starts_from_its_init_and_its_card_records_the_earlie
     assert trained["residual.g_s.0.weight"].shape == (80, 80, 5, 5)
     narrow = weights(s3)["residual.g_s.0.weight"]
     assert narrow.shape[0] < 80 and torch.equal(trained["residual.g_s.0.weight"][:len(narrow), :len(narrow)], narrow)
-    _refuses_other_shapes(wide, s3, ["--residual-synthesis", "48"], "residual synthesis width 80 and primary width 64",
-                          tmp_path / "narrow", wide, ["--residual-synthesis", "48"], common)
+    _refused("residual synthesis width 80 and primary width 64; resume it with the same options", "--iterations", "2",
+             "--out", str(wide), "--init", str(s3 / "checkpoint.pt"), "--resume", "--residual-synthesis", "48", *common)
+    _refused("do not fit this model", "--iterations", "1", "--out", str(tmp_path / "narrow"),
+             "--init", str(wide / "checkpoint.pt"), "--residual-synthesis", "48", *common)
     assert run("stage1", "--iterations", "1", "--out", str(tmp_path / "after"), "--init", str(wide / "checkpoint.pt"),
                *common).exit_code == 0  # a run continued from another keeps its shape
     assert weights(tmp_path / "after")["residual.g_s.0.weight"].shape == (80, 80, 5, 5)
