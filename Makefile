@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install test docs-check train-shipped ab-r27 ab-r27-stage1 ab-r28 ab-r29 ab-r29-stage2 ab-r30 ab-r31 ab-r31-stage2 ab-r32-stage1 ab-r32 ab-r33 train train-gpu train-r12 train-r13 train-r14 train-r15 train-r16 train-r17 train-r18 train-r19 train-r20 train-r21 train-r22 train-r23 train-r24 train-r25 train-r28 clean
+.PHONY: install test docs-check train-shipped ab-r27 ab-r27-stage1 ab-r28 ab-r29-stage1 ab-r29 ab-r29-stage2 ab-r30 ab-r31-stage1 ab-r31 ab-r31-stage2 ab-r32-stage1 ab-r32 ab-r33 train train-gpu train-r12 train-r13 train-r14 train-r15 train-r16 train-r17 train-r18 train-r19 train-r20 train-r21 train-r22 train-r23 train-r24 train-r25 train-r28 clean
 
 install:
 	$(PYTHON) -m venv $(VENV)
@@ -71,15 +71,17 @@ endef
 # Round 29 (2026-12-07): the checkerboard context on the primary latent in round 27's stage I, judged against
 # round 27's control at the same iteration (docs/training.md › A/B rounds). One run at a time on two threads:
 # 1.8 iterations per second alone against 0.8 for each of two runs on one thread side by side.
-ab-r29:
+ab-r29-stage1:
 	$(call ab_stage1,r29-checkerboard,--checkerboard)
+
+ab-r29: ab-r29-stage1
 	$(BIN)/python scripts/estimate_round.py runs/r27-control/stage1/average.pt \
 		runs/r29-checkerboard/stage1/average.pt --imagenet 100 --reference runs/r25/weights.pt \
 		-o results/rounds/r29.json
 
 # Round 29 made a full round: stage II of round 28's recipe on the checkerboard run, judged against round
 # 28's control (2 115 s on two threads; docs/training.md › A/B rounds).
-ab-r29-stage2: ab-r29
+ab-r29-stage2: ab-r29-stage1
 	$(call ab_stage2,r29-checkerboard,runs/r28-control/stage2/average.pt,results/rounds/r29-stage2.json)
 
 # Round 30 (2026-12-07): a primary of 96 channels (widened without changing its output) in round 28's recipe,
@@ -92,15 +94,17 @@ ab-r30:
 # 1000 updates: the crops (16 000) and time of round 27's control stage I, judged against it; the average's
 # decay 0.996 spans the same crops as 0.999 does at batch 4. Two threads, 2 417 s (docs/training.md › A/B
 # rounds: +1.0 % at β=1).
-ab-r31:
+ab-r31-stage1:
 	$(BIN)/rdc train stage1 --iterations 1000 --batch 4 --accumulate 4 --crop 256 --lr 2e-4 --lambdas 0.0004 0.05 \
 		--seed 27 --threads 2 --ema 0.996 --out runs/r31-batch16/stage1 --resume --init runs/r25/weights.pt
+
+ab-r31: ab-r31-stage1
 	$(BIN)/python scripts/estimate_round.py runs/r27-control/stage1/average.pt \
 		runs/r31-batch16/stage1/average.pt --imagenet 100 --reference runs/r25/weights.pt -o results/rounds/r31.json
 
 # Round 31 made a full round: stage II of round 28's recipe on the large-batch stage I, against round 28's
 # control (1 193 s on two threads).
-ab-r31-stage2: ab-r31
+ab-r31-stage2: ab-r31-stage1
 	$(call ab_stage2,r31-batch16,runs/r28-control/stage2/average.pt,results/rounds/r31-stage2.json)
 
 # Round 32 (2026-12-07): the contrastive form of the spatial term (InfoNCE over locations) in round 28's
