@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install test docs-check train-shipped ab-r27 ab-r27-stage1 ab-r28 ab-r29-stage1 ab-r29 ab-r29-stage2 ab-r30 ab-r31-stage1 ab-r31 ab-r31-stage2 ab-r32-stage1 ab-r32 ab-r33 train train-gpu train-r12 train-r13 train-r14 train-r15 train-r16 train-r17 train-r18 train-r19 train-r20 train-r21 train-r22 train-r23 train-r24 train-r25 train-r28 clean
+.PHONY: install test docs-check train-shipped ab-r27 ab-r27-stage1 ab-r28 ab-r29-stage1 ab-r29 ab-r29-stage2 ab-r30 ab-r31-stage1 ab-r31 ab-r31-stage2 ab-r32-stage1 ab-r32 ab-r33 ab-r34 train train-gpu train-r12 train-r13 train-r14 train-r15 train-r16 train-r17 train-r18 train-r19 train-r20 train-r21 train-r22 train-r23 train-r24 train-r25 train-r28 train-r33 clean
 
 install:
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,7 @@ docs-check:
 # The shipped weights from scratch: every round below, in order (about 30 hours on two CPU cores; train-gpu
 # needs a CUDA machine for eight minutes). docs/training.md tells what each round changed.
 train-shipped: train train-gpu train-r12 train-r13 train-r14 train-r15 train-r16 train-r17 train-r18 train-r19 \
-		train-r20 train-r21 train-r22 train-r23 train-r24 train-r25 train-r28
+		train-r20 train-r21 train-r22 train-r23 train-r24 train-r25 train-r33
 
 # A/B from the shipped weights (round 27, 2026-12-06): stage I of the shipped recipe with a weight average
 # kept beside it, against the same with the spatial cognition term; one core each, run side by side, judged
@@ -52,20 +52,24 @@ ab-r28: ab-r27-stage1
 		runs/r28-spatial/stage2/checkpoint.pt runs/r28-spatial/stage2/average.pt --imagenet 100 --reference runs/r25/weights.pt \
 		-o results/rounds/r28.json
 
-# The A/B rounds' stage I from round 25's weights, round 28's recipe on two threads: $(1) the run folder under
-# runs/, $(2) the options that make the change.
+# The A/B rounds' stage I, round 28's recipe on two threads: $(1) the run folder under runs/, $(2) the options
+# that make the change, $(3) the weights it starts from (default round 25's), $(4) the seed (default 27).
 define ab_stage1
-	$(BIN)/rdc train stage1 --iterations 4000 --batch 4 --crop 256 --lr 1e-4 --lambdas 0.0004 0.05 --seed 27 \
-		--threads 2 --ema 0.999 $(2) --out runs/$(1)/stage1 --resume --init runs/r25/weights.pt
+	$(BIN)/rdc train stage1 --iterations 4000 --batch 4 --crop 256 --lr 1e-4 --lambdas 0.0004 0.05 \
+		--seed $(or $(4),27) --threads 2 --ema 0.999 $(2) --out runs/$(1)/stage1 --resume \
+		--init $(or $(3),runs/r25/weights.pt)
 endef
 
-# Their stage II (round 28's) on the stage I weight average, judged against a control's: $(1) the run folder,
-# $(2) the control's stage II average, $(3) the results JSON.
-define ab_stage2
-	$(BIN)/rdc train stage2 --iterations 3000 --batch 4 --crop 256 --lr 1.5e-4 --seed 28 --threads 2 --ema 0.999 \
+# Their stage II (round 28's) on the stage I weight average: $(1) the run folder, $(2) the seed (default 28).
+define stage2_run
+	$(BIN)/rdc train stage2 --iterations 3000 --batch 4 --crop 256 --lr 1.5e-4 --seed $(or $(2),28) --threads 2 --ema 0.999 \
 		--out runs/$(1)/stage2 --resume --init runs/$(1)/stage1/average.pt
-	$(BIN)/python scripts/estimate_round.py $(2) runs/$(1)/stage2/average.pt --imagenet 100 \
-		--reference runs/r25/weights.pt --threads 2 -o $(3)
+endef
+# And judged against a control's: $(3) the control's stage II average, $(4) the results JSON.
+define ab_stage2
+	$(call stage2_run,$(1),$(2))
+	$(BIN)/python scripts/estimate_round.py $(3) runs/$(1)/stage2/average.pt --imagenet 100 \
+		--reference runs/r25/weights.pt --threads 2 -o $(4)
 endef
 
 # Round 29 (2026-12-07): the checkerboard context on the primary latent in round 27's stage I, judged against
@@ -82,13 +86,13 @@ ab-r29: ab-r29-stage1
 # Round 29 made a full round: stage II of round 28's recipe on the checkerboard run, judged against round
 # 28's control (2 115 s on two threads; docs/training.md › A/B rounds).
 ab-r29-stage2: ab-r29-stage1
-	$(call ab_stage2,r29-checkerboard,runs/r28-control/stage2/average.pt,results/rounds/r29-stage2.json)
+	$(call ab_stage2,r29-checkerboard,,runs/r28-control/stage2/average.pt,results/rounds/r29-stage2.json)
 
 # Round 30 (2026-12-07): a primary of 96 channels (widened without changing its output) in round 28's recipe,
 # against round 28's control; two threads, 3 992 + 1 690 s (docs/training.md › A/B rounds: no gain).
 ab-r30:
 	$(call ab_stage1,r30-wide,--primary-width 96)
-	$(call ab_stage2,r30-wide,runs/r28-control/stage2/average.pt,results/rounds/r30.json)
+	$(call ab_stage2,r30-wide,,runs/r28-control/stage2/average.pt,results/rounds/r30.json)
 
 # Round 31 (2026-12-07): a large-batch stage I, 16 crops per update (4 × --accumulate 4) at twice the rate,
 # 1000 updates: the crops (16 000) and time of round 27's control stage I, judged against it; the average's
@@ -105,7 +109,7 @@ ab-r31: ab-r31-stage1
 # Round 31 made a full round: stage II of round 28's recipe on the large-batch stage I, against round 28's
 # control (1 193 s on two threads).
 ab-r31-stage2: ab-r31-stage1
-	$(call ab_stage2,r31-batch16,runs/r28-control/stage2/average.pt,results/rounds/r31-stage2.json)
+	$(call ab_stage2,r31-batch16,,runs/r28-control/stage2/average.pt,results/rounds/r31-stage2.json)
 
 # Round 32 (2026-12-07): the contrastive form of the spatial term (InfoNCE over locations) in round 28's
 # recipe, against its distance form (round 28's spatial arm, shipped); two threads. Stage I is judged
@@ -118,14 +122,20 @@ ab-r32-stage1:
 		-o results/rounds/r32-stage1.json
 
 ab-r32: ab-r32-stage1
-	$(call ab_stage2,r32-contrastive,runs/r28-spatial/stage2/average.pt,results/rounds/r32.json)
+	$(call ab_stage2,r32-contrastive,,runs/r28-spatial/stage2/average.pt,results/rounds/r32.json)
 
 # Round 33 (2026-12-07): the two changes that won something, together: round 28's shipped recipe (spatial
 # term, distance form) with the checkerboard context of round 29, against round 28's spatial arm; two threads,
 # 2 122 + 1 196 s (docs/training.md › A/B rounds: −0.43 % at β=1).
 ab-r33:
 	$(call ab_stage1,r33-spatial-checkerboard,--spatial-cognition --checkerboard)
-	$(call ab_stage2,r33-spatial-checkerboard,runs/r28-spatial/stage2/average.pt,results/rounds/r33.json)
+	$(call ab_stage2,r33-spatial-checkerboard,,runs/r28-spatial/stage2/average.pt,results/rounds/r33.json)
+
+# Round 34 (2026-12-07): round 33 taken on for one more full round of its own recipe (a longer schedule of the
+# best recipe found), from round 33's weights with fresh seeds, judged against round 33.
+ab-r34:
+	$(call ab_stage1,r34-continued,--spatial-cognition,runs/r33-spatial-checkerboard/stage2/average.pt,34)
+	$(call ab_stage2,r34-continued,34,runs/r33-spatial-checkerboard/stage2/average.pt,results/rounds/r34.json)
 
 # The recipe of the shipped weights is this target and the ones below it, in order (each comment gives the
 # run's time; docs/training.md gives the one command). This one, 8.6 hours on two CPU cores: stages I and II,
@@ -250,16 +260,25 @@ train-r24:
 train-r25:
 	$(call cpu_round_256,25,runs/r24/weights.pt,runs/r25/weights.pt,runs/r24/weights.json,train-r13 train-r14 train-r15 train-r16 train-r17 train-r18 train-r19 train-r20 train-r21 train-r22 train-r23 train-r24 train-r25)
 
-# Round 28's spatial arm, shipped: stage I of round 25's recipe with the spatial cognition term and a weight
-# average (4000 iterations), stage II on that average (3000, EMA), the average exported (runs/ folder names
-# as in ab-r27-stage1 and ab-r28, which ran it beside its control). One core each there: 7131 s and 4974 s.
+# Round 28's spatial arm, the weights shipped until round 33 (e8180f94…; also `git show
+# 9908d52:rdccodec/weights/default.pt`): stage I of round 25's recipe with the spatial cognition term and a
+# weight average (4000 iterations), stage II on that average (3000, EMA), the average exported (runs/ folder
+# names as in ab-r27-stage1 and ab-r28, which ran it beside its control). One core each there: 7131 s and 4974 s.
 train-r28:
 	$(BIN)/rdc train stage1 --iterations 4000 --batch 4 --crop 256 --lr 1e-4 --lambdas 0.0004 0.05 --seed 27 \
 		--threads 1 --ema 0.999 --spatial-cognition --out runs/r27-spatial/stage1 --resume --init runs/r25/weights.pt
 	$(BIN)/rdc train stage2 --iterations 3000 --batch 4 --crop 256 --lr 1.5e-4 --seed 28 --threads 1 --ema 0.999 \
 		--out runs/r28-spatial/stage2 --resume --init runs/r27-spatial/stage1/average.pt
-	$(BIN)/rdc train export runs/r27-spatial/stage1 runs/r28-spatial/stage2 -o rdccodec/weights/default.pt --average \
-		--earlier runs/r25/weights.json --command "make train-shipped"
+	$(BIN)/rdc train export runs/r27-spatial/stage1 runs/r28-spatial/stage2 -o runs/r28-spatial/weights.pt --average \
+		--earlier runs/r25/weights.json --command "make train-r28"
+
+# Round 33, shipped (49e1ba2f…): round 28's recipe with the checkerboard context on the primary latent,
+# trained jointly, from round 25's weights; the average exported. Two threads: 2 122 s and 1 196 s.
+train-r33:
+	$(call ab_stage1,r33-spatial-checkerboard,--spatial-cognition --checkerboard)
+	$(call stage2_run,r33-spatial-checkerboard)
+	$(BIN)/rdc train export runs/r33-spatial-checkerboard/stage1 runs/r33-spatial-checkerboard/stage2 \
+		-o rdccodec/weights/default.pt --average --earlier runs/r25/weights.json --command "make train-shipped"
 
 # One CPU round on 256-px crops: $(1) the seed and run folder number, $(2) the weights it continues, $(3) the
 # exported weights, $(4) the card of the weights it continues, $(5) the make targets of the rounds so far.
