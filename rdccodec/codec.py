@@ -317,7 +317,8 @@ class Codec:
     def _check_model(self, header: container.Header) -> None:
         if header.model_sha256.hex() != self.sha256:
             raise ModelMismatch(
-                f"stream needs model {header.model_sha256.hex()[:16]}…, loaded model is {self.sha256[:16]}…"
+                f"stream needs model {header.model_sha256.hex()[:16]}…, loaded model is {self.sha256[:16]}…; "
+                "decode it with the weights that made it (rdc decode --weights FILE)"
             )
         if header.two_pass != self.two_pass:
             raise CorruptStream(f"a version {header.version} stream cannot come from this model, which codes "
