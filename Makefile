@@ -132,7 +132,8 @@ ab-r33:
 	$(call ab_stage2,r33-spatial-checkerboard,,runs/r28-spatial/stage2/average.pt,results/rounds/r33.json)
 
 # Round 34 (2026-12-07): round 33 taken on for one more full round of its own recipe (a longer schedule of the
-# best recipe found), from round 33's weights with fresh seeds, judged against round 33.
+# best recipe found), from round 33's weights with fresh seeds, judged against round 33. Started at low
+# priority beside round 33's evaluations; not finished yet (--resume takes it on).
 ab-r34:
 	$(call ab_stage1,r34-continued,--spatial-cognition,runs/r33-spatial-checkerboard/stage2/average.pt,34)
 	$(call ab_stage2,r34-continued,34,runs/r33-spatial-checkerboard/stage2/average.pt,results/rounds/r34.json)
@@ -261,7 +262,7 @@ train-r25:
 	$(call cpu_round_256,25,runs/r24/weights.pt,runs/r25/weights.pt,runs/r24/weights.json,train-r13 train-r14 train-r15 train-r16 train-r17 train-r18 train-r19 train-r20 train-r21 train-r22 train-r23 train-r24 train-r25)
 
 # Round 28's spatial arm, the weights shipped until round 33 (e8180f94…; also `git show
-# 9908d52:rdccodec/weights/default.pt`): stage I of round 25's recipe with the spatial cognition term and a
+# 5def148:rdccodec/weights/default.pt`): stage I of round 25's recipe with the spatial cognition term and a
 # weight average (4000 iterations), stage II on that average (3000, EMA), the average exported (runs/ folder
 # names as in ab-r27-stage1 and ab-r28, which ran it beside its control). One core each there: 7131 s and 4974 s.
 train-r28:
