@@ -72,6 +72,18 @@ def test_location_infonce_matches_each_cell_with_its_own_place_in_its_own_image(
     assert location_infonce(key[..., :2, :2], key[..., :2, :2], 0.1).shape == (3,)
 
 
+def test_cognition_state_keeps_the_queue_not_the_frozen_backbone_and_loads_older_states_too():
+    trained = CognitionLoss()
+    trained.queue.mul_(-1)
+    state = trained.state_dict()
+    assert set(state) == {"queue", "queue_pointer"}
+    fresh = CognitionLoss()
+    fresh.load_state_dict(state)
+    assert torch.equal(fresh.queue, trained.queue)
+    older = state | {f"backbone.{k}": v for k, v in trained.backbone.state_dict().items()}
+    CognitionLoss().load_state_dict(older)  # strict: checkpoints written with the backbone still resume
+
+
 def test_contrastive_spatial_cognition_trains(tmp_path):
     data, _ = _photos(tmp_path, 2, 2)
     out = tmp_path / "s1"

