@@ -133,7 +133,8 @@ ab-r33:
 
 # Round 34 (2026-12-07): round 33 taken on for one more full round of its own recipe (a longer schedule of the
 # best recipe found), from round 33's weights with fresh seeds, judged against round 33. Started at low
-# priority beside round 33's evaluations; not finished yet (--resume takes it on).
+# priority beside round 33's evaluations; stopped at stage I iteration 1 200, whose checkpoint is committed
+# (runs/r34-continued/stage1): this target resumes it.
 ab-r34:
 	$(call ab_stage1,r34-continued,--spatial-cognition,runs/r33-spatial-checkerboard/stage2/average.pt,34)
 	$(call ab_stage2,r34-continued,34,runs/r33-spatial-checkerboard/stage2/average.pt,results/rounds/r34.json)
