@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install test docs-check train-shipped ab-r27 ab-r27-stage1 ab-r28 ab-r29-stage1 ab-r29 ab-r29-stage2 ab-r30 ab-r31-stage1 ab-r31 ab-r31-stage2 ab-r32-stage1 ab-r32 ab-r33 ab-r34 train train-gpu train-r12 train-r13 train-r14 train-r15 train-r16 train-r17 train-r18 train-r19 train-r20 train-r21 train-r22 train-r23 train-r24 train-r25 train-r28 train-r33 clean
+.PHONY: install test docs-check train-shipped ab-r27 ab-r27-stage1 ab-r28 ab-r29-stage1 ab-r29 ab-r29-stage2 ab-r30 ab-r31-stage1 ab-r31 ab-r31-stage2 ab-r32-stage1 ab-r32 ab-r33 r33-runs ab-r34 train train-gpu train-r12 train-r13 train-r14 train-r15 train-r16 train-r17 train-r18 train-r19 train-r20 train-r21 train-r22 train-r23 train-r24 train-r25 train-r28 train-r33 clean
 
 install:
 	$(PYTHON) -m venv $(VENV)
@@ -65,11 +65,16 @@ define stage2_run
 	$(BIN)/rdc train stage2 --iterations 3000 --batch 4 --crop 256 --lr 1.5e-4 --seed $(or $(2),28) --threads 2 --ema 0.999 \
 		--out runs/$(1)/stage2 --resume --init runs/$(1)/stage1/average.pt
 endef
-# And judged against a control's: $(3) the control's stage II average, $(4) the results JSON.
+# A finished run judged against a control's: $(1) the run folder, $(2) the control's stage II average, $(3) the
+# results JSON.
+define ab_estimate
+	$(BIN)/python scripts/estimate_round.py $(2) runs/$(1)/stage2/average.pt --imagenet 100 \
+		--reference runs/r25/weights.pt --threads 2 -o $(3)
+endef
+# Stage II and the estimate: $(1), $(2) as stage2_run, $(3) and $(4) as $(2) and $(3) of ab_estimate.
 define ab_stage2
 	$(call stage2_run,$(1),$(2))
-	$(BIN)/python scripts/estimate_round.py $(3) runs/$(1)/stage2/average.pt --imagenet 100 \
-		--reference runs/r25/weights.pt --threads 2 -o $(4)
+	$(call ab_estimate,$(1),$(3),$(4))
 endef
 
 # Round 29 (2026-12-07): the checkerboard context on the primary latent in round 27's stage I, judged against
@@ -127,9 +132,13 @@ ab-r32: ab-r32-stage1
 # Round 33 (2026-12-07): the two changes that won something, together: round 28's shipped recipe (spatial
 # term, distance form) with the checkerboard context of round 29, against round 28's spatial arm; two threads,
 # 2 122 + 1 196 s (docs/training.md › A/B rounds: −0.43 % at β=1).
-ab-r33:
+ab-r33: r33-runs
+	$(call ab_estimate,r33-spatial-checkerboard,runs/r28-spatial/stage2/average.pt,results/rounds/r33.json)
+
+# Round 33's two runs, for its A/B above and for the shipped chain (train-r33).
+r33-runs:
 	$(call ab_stage1,r33-spatial-checkerboard,--spatial-cognition --checkerboard)
-	$(call ab_stage2,r33-spatial-checkerboard,,runs/r28-spatial/stage2/average.pt,results/rounds/r33.json)
+	$(call stage2_run,r33-spatial-checkerboard)
 
 # Round 34 (2026-12-07): round 33 taken on for one more full round of its own recipe (a longer schedule of the
 # best recipe found), from round 33's weights with fresh seeds, judged against round 33. Started at low
@@ -276,9 +285,7 @@ train-r28:
 
 # Round 33, shipped (49e1ba2f…): round 28's recipe with the checkerboard context on the primary latent,
 # trained jointly, from round 25's weights; the average exported. Two threads: 2 122 s and 1 196 s.
-train-r33:
-	$(call ab_stage1,r33-spatial-checkerboard,--spatial-cognition --checkerboard)
-	$(call stage2_run,r33-spatial-checkerboard)
+train-r33: r33-runs
 	$(BIN)/rdc train export runs/r33-spatial-checkerboard/stage1 runs/r33-spatial-checkerboard/stage2 \
 		-o rdccodec/weights/default.pt --average --earlier runs/r25/weights.json --command "make train-shipped"
 
