@@ -26,8 +26,8 @@ train-shipped: train train-gpu train-r12 train-r13 train-r14 train-r15 train-r16
 # kept beside it, against the same with the spatial cognition term; one core each, run side by side, judged
 # with scripts/estimate_round.py (docs/training.md › A/B rounds). Round 27 judged them at iteration 3000
 # (93 minutes each, on an AVX-512 CPU shared with other work); round 28 took them on to 4000. Their
-# checkpoints (runs/, 64 MB each when written, 45 MB since the frozen backbone is left out) are not in the repository, so this target, where runs/ is empty, starts
-# them over.
+# checkpoints (runs/, 64 MB each as written then; 45 MB now that the frozen backbone is left out) are not in
+# the repository, so this target, where runs/ is empty, starts them over.
 ab-r27: ab-r27-stage1
 	$(BIN)/python scripts/estimate_round.py runs/r27-control/stage1/checkpoint.pt runs/r27-control/stage1/average.pt \
 		runs/r27-spatial/stage1/checkpoint.pt runs/r27-spatial/stage1/average.pt --imagenet 100 --reference runs/r25/weights.pt \
