@@ -66,16 +66,21 @@ define stage2_run
 		--out runs/$(1)/stage2 --resume --init runs/$(1)/stage1/average.pt
 endef
 # A finished run judged against a control's: $(1) the run folder, $(2) the control's stage II average, $(3) the
-# results JSON.
+# results JSON, $(4) the reference (default round 25's weights).
 define ab_estimate
 	$(BIN)/python scripts/estimate_round.py $(2) runs/$(1)/stage2/average.pt --imagenet 100 \
-		--reference runs/r25/weights.pt --threads 2 -o $(3)
+		--reference $(or $(4),runs/r25/weights.pt) --threads 2 -o $(3)
 endef
-# Stage II and the estimate: $(1), $(2) as stage2_run, $(3) and $(4) as $(2) and $(3) of ab_estimate.
+# Stage II and the estimate: $(1), $(2) as stage2_run, $(3) to $(5) as $(2) to $(4) of ab_estimate.
 define ab_stage2
 	$(call stage2_run,$(1),$(2))
-	$(call ab_estimate,$(1),$(3),$(4))
+	$(call ab_estimate,$(1),$(3),$(4),$(5))
 endef
+
+# Weights shipped at an earlier commit, taken from git (runs/shipped/COMMIT.pt), so that rounds which start
+# from them, and estimates against them, run on a checkout without the earlier rounds' runs/ folders.
+runs/shipped/%.pt:
+	mkdir -p $(@D) && git show $*:rdccodec/weights/default.pt > $@.part && mv $@.part $@
 
 # Round 29 (2026-12-07): the checkerboard context on the primary latent in round 27's stage I, judged against
 # round 27's control at the same iteration (docs/training.md › A/B rounds). One run at a time on two threads:
@@ -144,9 +149,9 @@ r33-runs:
 # best recipe found), from round 33's weights with fresh seeds, judged against round 33. Started at low
 # priority beside round 33's evaluations; stopped at stage I iteration 1 200, whose checkpoint is committed
 # (runs/r34-continued/stage1): this target resumes it.
-ab-r34:
-	$(call ab_stage1,r34-continued,--spatial-cognition,runs/r33-spatial-checkerboard/stage2/average.pt,34)
-	$(call ab_stage2,r34-continued,34,runs/r33-spatial-checkerboard/stage2/average.pt,results/rounds/r34.json)
+ab-r34: runs/shipped/ac2d276.pt runs/shipped/4fad55a.pt
+	$(call ab_stage1,r34-continued,--spatial-cognition,runs/shipped/ac2d276.pt,34)
+	$(call ab_stage2,r34-continued,34,runs/shipped/ac2d276.pt,results/rounds/r34.json,runs/shipped/4fad55a.pt)
 
 # The recipe of the shipped weights is this target and the ones below it, in order (each comment gives the
 # run's time; docs/training.md gives the one command). This one, 8.6 hours on two CPU cores: stages I and II,
