@@ -146,9 +146,8 @@ r33-runs:
 	$(call stage2_run,r33-spatial-checkerboard)
 
 # Round 34 (2026-12-07): round 33 taken on for one more full round of its own recipe (a longer schedule of the
-# best recipe found), from round 33's weights with fresh seeds, judged against round 33. Started at low
-# priority beside round 33's evaluations; stopped at stage I iteration 1 200, whose checkpoint is committed
-# (runs/r34-continued/stage1): this target resumes it.
+# best recipe found), from round 33's weights with fresh seeds, judged against round 33 (results/rounds/r34.json).
+# Its runs finished and ship (train-r34); the finished stage I checkpoint is committed (runs/r34-continued).
 ab-r34: runs/shipped/ac2d276.pt runs/shipped/4fad55a.pt
 	$(call ab_stage1,r34-continued,--spatial-cognition,runs/shipped/ac2d276.pt,34)
 	$(call ab_stage2,r34-continued,34,runs/shipped/ac2d276.pt,results/rounds/r34.json,runs/shipped/4fad55a.pt)
@@ -293,7 +292,7 @@ train-r28:
 # weights; the average exported. Two threads: 2 122 s and 1 196 s.
 train-r33: r33-runs
 	$(BIN)/rdc train export runs/r33-spatial-checkerboard/stage1 runs/r33-spatial-checkerboard/stage2 \
-		-o runs/r33-spatial-checkerboard/weights.pt --average --earlier runs/r25/weights.json --command "make train-shipped"
+		-o runs/r33-spatial-checkerboard/weights.pt --average --earlier runs/r25/weights.json --command "make train-r33"
 
 # Round 34, shipped: round 33's recipe once more from round 33's weights, fresh seeds (ab-r34's runs, which
 # started from the same weights taken from git). Two threads, at low priority beside other work: stage I
