@@ -147,7 +147,7 @@ r33-runs:
 
 # Round 34 (2026-12-07): round 33 taken on for one more full round of its own recipe (a longer schedule of the
 # best recipe found), from round 33's weights with fresh seeds, judged against round 33 (results/rounds/r34.json).
-# Its runs finished and ship (train-r34); the finished stage I checkpoint is committed (runs/r34-continued).
+# Its runs finished and ship (train-r34); their settings and logs are in runs/r34-continued, checkpoints are not.
 ab-r34: runs/shipped/ac2d276.pt runs/shipped/4fad55a.pt
 	$(call ab_stage1,r34-continued,--spatial-cognition,runs/shipped/ac2d276.pt,34)
 	$(call ab_stage2,r34-continued,34,runs/shipped/ac2d276.pt,results/rounds/r34.json,runs/shipped/4fad55a.pt)
