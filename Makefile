@@ -71,10 +71,10 @@ define ab_estimate
 	$(BIN)/python scripts/estimate_round.py $(2) runs/$(1)/stage2/average.pt --imagenet 100 \
 		--reference $(or $(4),runs/r25/weights.pt) --threads 2 -o $(3)
 endef
-# Stage II and the estimate: $(1), $(2) as stage2_run, $(3) to $(5) as $(2) to $(4) of ab_estimate.
+# Stage II and the estimate: $(1), $(2) as stage2_run, $(3) and $(4) as $(2) and $(3) of ab_estimate.
 define ab_stage2
 	$(call stage2_run,$(1),$(2))
-	$(call ab_estimate,$(1),$(3),$(4),$(5))
+	$(call ab_estimate,$(1),$(3),$(4))
 endef
 
 # Weights shipped at an earlier commit, taken from git (runs/shipped/COMMIT.pt), so that rounds which start
@@ -149,8 +149,14 @@ r33-runs:
 # best recipe found), from round 33's weights with fresh seeds, judged against round 33 (results/rounds/r34.json).
 # Its runs finished and ship (train-r34); their settings and logs are in runs/r34-continued, checkpoints are not.
 ab-r34: runs/shipped/ac2d276.pt runs/shipped/4fad55a.pt
-	$(call ab_stage1,r34-continued,--spatial-cognition,runs/shipped/ac2d276.pt,34)
-	$(call ab_stage2,r34-continued,34,runs/shipped/ac2d276.pt,results/rounds/r34.json,runs/shipped/4fad55a.pt)
+	$(call r34_runs,runs/shipped/ac2d276.pt)
+	$(call ab_estimate,r34-continued,runs/shipped/ac2d276.pt,results/rounds/r34.json,runs/shipped/4fad55a.pt)
+
+# Round 34's two runs, for its A/B above and for the shipped chain (train-r34): $(1) the weights they start from.
+define r34_runs
+	$(call ab_stage1,r34-continued,--spatial-cognition,$(1),34)
+	$(call stage2_run,r34-continued,34)
+endef
 
 # The recipe of the shipped weights is this target and the ones below it, in order (each comment gives the
 # run's time; docs/training.md gives the one command). This one, 8.6 hours on two CPU cores: stages I and II,
@@ -298,8 +304,7 @@ train-r33: r33-runs
 # started from the same weights taken from git). Two threads, at low priority beside other work: stage I
 # 4 000 iterations in 10 061 s (the first 1 200 took 8 221 of them beside evaluations), stage II 3 000 in 1 362 s.
 train-r34: train-r33
-	$(call ab_stage1,r34-continued,--spatial-cognition,runs/r33-spatial-checkerboard/weights.pt,34)
-	$(call stage2_run,r34-continued,34)
+	$(call r34_runs,runs/r33-spatial-checkerboard/weights.pt)
 	$(BIN)/rdc train export runs/r34-continued/stage1 runs/r34-continued/stage2 -o rdccodec/weights/default.pt \
 		--average --earlier runs/r33-spatial-checkerboard/weights.json --command "make train-shipped"
 
