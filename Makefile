@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install test docs-check train-shipped ab-r27 ab-r27-stage1 ab-r28 ab-r29-stage1 ab-r29 ab-r29-stage2 ab-r30 ab-r31-stage1 ab-r31 ab-r31-stage2 ab-r32-stage1 ab-r32 ab-r33 r33-runs ab-r34 train train-gpu train-r12 train-r13 train-r14 train-r15 train-r16 train-r17 train-r18 train-r19 train-r20 train-r21 train-r22 train-r23 train-r24 train-r25 train-r28 train-r33 train-r34 clean
+.PHONY: install test docs-check train-shipped ab-r27 ab-r27-stage1 ab-r28 ab-r29-stage1 ab-r29 ab-r29-stage2 ab-r30 ab-r31-stage1 ab-r31 ab-r31-stage2 ab-r32-stage1 ab-r32 ab-r33 r33-runs ab-r34 ab-r35 train train-gpu train-r12 train-r13 train-r14 train-r15 train-r16 train-r17 train-r18 train-r19 train-r20 train-r21 train-r22 train-r23 train-r24 train-r25 train-r28 train-r33 train-r34 clean
 
 install:
 	$(PYTHON) -m venv $(VENV)
@@ -157,6 +157,13 @@ define r34_runs
 	$(call ab_stage1,r34-continued,--spatial-cognition,$(1),34)
 	$(call stage2_run,r34-continued,34)
 endef
+
+# Round 35 (2026-12-07, issue 35): round 34's recipe with the spatial term weighed 800 instead of 200, from the
+# shipped weights (round 34's, f98c5402…), against them; seeds 35.
+ab-r35: runs/shipped/3a9d27e.pt runs/shipped/4fad55a.pt
+	$(call ab_stage1,r35-spatial800,--spatial-cognition --spatial-weight 800,runs/shipped/3a9d27e.pt,35)
+	$(call stage2_run,r35-spatial800,35)
+	$(call ab_estimate,r35-spatial800,runs/shipped/3a9d27e.pt,results/rounds/r35.json,runs/shipped/4fad55a.pt)
 
 # The recipe of the shipped weights is this target and the ones below it, in order (each comment gives the
 # run's time; docs/training.md gives the one command). This one, 8.6 hours on two CPU cores: stages I and II,

@@ -460,6 +460,7 @@ Examples:
   rdc train stage1 --batch 4 --accumulate 4 --ema 0.999 --spatial-cognition --iterations 3000 --out runs/r27/stage1
   rdc train stage1 --primary-width 96 --iterations 4000 --out runs/wide/stage1 --init rdccodec/weights/default.pt
   rdc train stage1 --spatial-cognition contrastive --iterations 4000 --out runs/dense/stage1 --init rdccodec/weights/default.pt
+  rdc train stage1 --spatial-cognition --spatial-weight 800 --iterations 4000 --out runs/dense/stage1 --init rdccodec/weights/default.pt
   rdc train stage1 --checkerboard --iterations 4000 --out runs/context/stage1 --init rdccodec/weights/default.pt
 """)
 @_train_options
@@ -477,8 +478,13 @@ Examples:
               help="Add the backbone's feature maps at strides 8/16/32, compared location by location, to the "
                    "pooled InfoNCE: by a normalised distance (alone: distance) or by InfoNCE over the "
                    "locations of the batch's images (contrastive).")
+@click.option("--spatial-weight", type=click.FloatRange(min=0), default=None,
+              help="Weight of --spatial-cognition's term in units of 255²·MSE (default: the form's, 200 for "
+                   "distance and 27 for contrastive).")
 def train_stage1(init, **kw):
     """Primary branch with gain units: rate + λ_level·(cognition + local MSE)."""
+    if kw["spatial_weight"] is not None and not kw["spatial_cognition"]:
+        raise click.UsageError("--spatial-weight weighs --spatial-cognition's term: give both")
     _train(1, init=init, **kw)
 
 

@@ -42,6 +42,7 @@ class TrainSettings:
     accumulate: int = 1  # micro-batches of `batch` crops per update: the effective batch is batch × accumulate
     ema: float = 0.0  # decay of an exponential moving average of the weights kept beside them; 0: none
     spatial_cognition: str | None = None  # stage I: add a spatial term of this form (stage1.SPATIAL_TERMS)
+    spatial_weight: float | None = None  # its weight in units of 255²·MSE; None: the form's (stage1.SPATIAL_TERMS)
     # The model's shape. None: as the checkpoint resumed or started from (--init) has it, else the default.
     residual_layers: tuple[int, ...] | None = None  # channels of each residual layer
     residual_synthesis_hidden: int | None = None

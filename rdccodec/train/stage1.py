@@ -25,6 +25,8 @@ def build(model, settings):
     low, high = settings.lambdas or (LAMBDA_LOW, LAMBDA_HIGH)
     # the distance is logged beside the loss even when not trained for
     term, spatial_weight = SPATIAL_TERMS[settings.spatial_cognition or "distance"]
+    if settings.spatial_weight is not None:
+        spatial_weight = settings.spatial_weight
     spatial_weight = spatial_weight if settings.spatial_cognition else 0.0
     cognition = CognitionLoss(temperature=TEMPERATURE, spatial=term)
     levels = model.config.levels
