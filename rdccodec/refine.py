@@ -9,7 +9,9 @@ latents are coded as any others and every stream decodes with the same decoder.
   the spatial term being stage I's (feature maps of the frozen EfficientNet-Lite0 at strides 8, 16 and 32),
   so that x̂1 keeps what recognition models see.
 - The residual latent is refined against the decoder's exact x̂1 for the mean over every layer prefix of
-  rate + λ·2^k·255²·MSE, stage II's objective, so each layer count gains.
+  rate + λ·2^k·255²·MSE, stage II's objective, so each layer count gains. Each gradient step synthesises
+  one prefix, in turn (an estimate of the mean whose expectation is the mean): three times the steps for
+  the time of synthesising all three, which gains more (docs/speed.md); the costings see every prefix.
 - Each hyper latent stays as the one-pass encoder makes it (ẑ and so the entropy parameters are fixed);
   of the refined latent and the one-pass latent, the one of lower cost (hard rounding) is kept, so effort
   never raises the cost it optimises.
@@ -38,7 +40,7 @@ class Effort:
     residual_steps: int
 
 
-EFFORTS = (Effort(0, 0), Effort(8, 0), Effort(16, 4), Effort(24, 8))
+EFFORTS = (Effort(0, 0), Effort(8, 12), Effort(16, 20), Effort(24, 30))
 """Gradient steps of each effort level (0: the one-pass encoder). Seconds per step and the gains of each
 level are measured in docs/speed.md and README › Results."""
 PRIMARY_LAMBDAS = (0.0004, 0.05)
@@ -56,7 +58,7 @@ the gain in the last steps)."""
 CHECK_EVERY = 5
 """Steps between costings of the rounded symbols (a synthesis without gradients)."""
 REGION = 48
-"""Latent cells per side of a refinement tile (768 px for the primary, 384 px for the residual)."""
+"""Primary latent cells per side of a refinement tile, 768 px; the residual's tiles cover the same pixels."""
 MARGIN = 5
 """Latent cells around a tile whose latents the synthesis of the tile sees (the decoder's margin)."""
 
@@ -131,7 +133,7 @@ def optimise(start: Tensor, context: Tensor, core: tuple[slice, slice], cost: Ca
     high, low = TEMPERATURE
     for step in range(steps):
         temperature = high * (low / high) ** (step / max(steps - 1, 1))
-        loss = cost(region(soft_round(variable, temperature, generator)))
+        loss = cost.estimate(region(soft_round(variable, temperature, generator)), step)
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
@@ -220,6 +222,10 @@ class RegionCost:
         rows, cols = self.crop
         return pixels[..., rows, cols]
 
+    def estimate(self, symbols: Tensor, step: int) -> Tensor:
+        """The cost that gradient step `step` descends: the cost itself, or an estimate of it."""
+        return self(symbols)
+
 
 class PrimaryCost(RegionCost):
     """Rate + λ·(255²·MSE + w·spatial feature distance) of the primary symbols."""
@@ -265,15 +271,23 @@ class ResidualCost(RegionCost):
         self.base = self.x_hat[..., self.pixels[0], self.pixels[1]]
 
     def __call__(self, symbols: Tensor) -> Tensor:
+        return self.prefix_cost(symbols, range(len(self.slices)))
+
+    def estimate(self, symbols: Tensor, step: int) -> Tensor:
+        """The cost with the distortion of one prefix, each in turn."""
+        return self.prefix_cost(symbols, [step % len(self.slices)])
+
+    def prefix_cost(self, symbols: Tensor, prefixes) -> Tensor:
+        """Mean rate over every prefix plus the mean weighted distortion over `prefixes` (indices)."""
         y_hat, scales = self.dequantise(symbols)
-        k = len(self.slices)
         channel = torch.arange(y_hat.shape[1])
-        prefixes = torch.cat([y_hat * (channel < s.stop).to(y_hat.dtype)[None, :, None, None] for s in self.slices])
-        r = self.cropped(self.nets.synthesise(prefixes, self.context.expand(k, -1, -1, -1))).float()
+        stops = [self.slices[k].stop for k in prefixes]
+        masked = torch.cat([y_hat * (channel < stop).to(y_hat.dtype)[None, :, None, None] for stop in stops])
+        r = self.cropped(self.nets.synthesise(masked, self.context.expand(len(stops), -1, -1, -1))).float()
         squared = ((self.base + r - self.target) ** 2).flatten(1).sum(1) / 3
-        rate = torch.stack([self.bits(symbols, scales, s) for s in self.slices]).cumsum(0)
-        weights = self.lam * LAYER_FACTOR ** torch.arange(1, k + 1, dtype=squared.dtype)
-        return (rate + weights * 255**2 * squared).mean() / (self.size[0] * self.size[1])
+        rate = torch.stack([self.bits(symbols, scales, s) for s in self.slices]).cumsum(0).mean()
+        weights = self.lam * LAYER_FACTOR ** (torch.tensor(list(prefixes), dtype=squared.dtype) + 1)
+        return (rate + (weights * 255**2 * squared).mean()) / (self.size[0] * self.size[1])
 
 
 def refine(latent: Tensor, cost, steps: int, generator: torch.Generator, tick: Callable[[], None]) -> Tensor:
@@ -281,7 +295,7 @@ def refine(latent: Tensor, cost, steps: int, generator: torch.Generator, tick: C
     :class:`ResidualCost`); returned as a latent that the coder rounds to the refined symbols."""
     start = cost.deviation(latent).detach()
     symbols = torch.round(start)  # what the decoder sees of the cells not refined yet
-    for rows, cols, e_rows, e_cols in regions(tuple(latent.shape[2:])):
+    for rows, cols, e_rows, e_cols in regions(tuple(latent.shape[2:]), REGION * 16 // cost.scale):
         cost.focus((rows, cols), (e_rows, e_cols))
         core = (slice(rows.start - e_rows.start, rows.stop - e_rows.start),
                 slice(cols.start - e_cols.start, cols.stop - e_cols.start))
@@ -303,7 +317,7 @@ def steps_of(effort: int, layers: int) -> int:
 def total_steps(effort: int, layers: int, grid: tuple[int, int]) -> int:
     """Gradient steps of a whole encode (`grid`: the primary latent's), for a progress bar."""
     e = EFFORTS[effort]
-    residual = e.residual_steps * len(list(regions((grid[0] * 2, grid[1] * 2)))) if layers else 0
+    residual = e.residual_steps * len(list(regions((grid[0] * 2, grid[1] * 2), REGION * 2))) if layers else 0
     return e.primary_steps * len(list(regions(grid))) + residual
 
 
