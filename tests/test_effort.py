@@ -54,6 +54,25 @@ def test_effort_never_raises_the_cost_it_optimises(request, model, kodak_crop, r
     assert all(c <= before for c in costs)
 
 
+def test_the_residual_steps_descend_every_prefix_in_turn(small_codec, kodak_crop):
+    """A residual gradient step synthesises one layer prefix; over as many steps as layers, the estimates
+    average to the cost the costings see (every prefix), so the steps descend that cost."""
+    fast = small_codec._encoder_nets
+    h, w = kodak_crop.shape[:2]
+    x = PaddedImage(kodak_crop, _padded_shape(h, w), torch.float32)[:, :, :]
+    with torch.no_grad():
+        x_hat = fast.primary(x, torch.tensor([2.0]))["x_hat"].clamp(0, 1)
+        y_r = fast.residual.analyse(x - x_hat, x_hat)
+        cost = refine.ResidualCost(fast.residual, x, x_hat, fast.residual.hyperprior.h_a(y_r), 2.0, (h, w))
+        whole = (slice(0, y_r.shape[2]), slice(0, y_r.shape[3]))
+        cost.focus(whole, whole)
+        symbols = torch.round(cost.deviation(y_r))
+        layers = len(cost.slices)
+        estimates = [float(cost.estimate(symbols, step)) for step in range(layers)]
+        assert len(set(estimates)) == layers  # each step sees another prefix
+        assert sum(estimates) / layers == pytest.approx(float(cost(symbols)), rel=1e-5)
+
+
 def test_the_primary_cost_holds_the_backbones_spatial_features(small_codec, kodak_crop):
     """Effort's cognition term is live: the same symbols cost more with the feature distance than without,
     and by the weight stated (the term is the stride-8/16/32 distance of the frozen Lite0)."""
