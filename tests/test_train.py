@@ -100,6 +100,17 @@ def test_contrastive_spatial_cognition_trains(tmp_path):
     assert list(choices.type.choices) == list(stage1.SPATIAL_TERMS)
 
 
+def test_spatial_weight_is_recorded_and_needs_the_term(tmp_path):
+    data, _ = _photos(tmp_path, 2, 3)
+    out = tmp_path / "s1"
+    common = ("--data", str(data), "--batch", "2", "--crop", "64", "--threads", "1", "--iterations", "1")
+    result = _run("stage1", "--out", str(out), "--spatial-cognition", "--spatial-weight", "800", *common)
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "settings.json").read_text())["spatial_weight"] == 800
+    refused = _run("stage1", "--out", str(tmp_path / "x"), "--spatial-weight", "800", *common)
+    assert refused.exit_code == 2 and "give both" in refused.output
+
+
 def test_two_stages_resume_and_export(tmp_path):
     data, rng = _photos(tmp_path, 3, 0)
     common = ["--data", str(data), "--batch", "2", "--crop", "64", "--threads", "1"]

@@ -24,10 +24,9 @@ SPATIAL_TERMS = {"distance": (feature_distance, 200.0),
 def build(model, settings):
     low, high = settings.lambdas or (LAMBDA_LOW, LAMBDA_HIGH)
     # the distance is logged beside the loss even when not trained for
-    term, spatial_weight = SPATIAL_TERMS[settings.spatial_cognition or "distance"]
-    if settings.spatial_weight is not None:
-        spatial_weight = settings.spatial_weight
-    spatial_weight = spatial_weight if settings.spatial_cognition else 0.0
+    term, form_weight = SPATIAL_TERMS[settings.spatial_cognition or "distance"]
+    spatial_weight = (form_weight if settings.spatial_weight is None else settings.spatial_weight) \
+        if settings.spatial_cognition else 0.0
     cognition = CognitionLoss(temperature=TEMPERATURE, spatial=term)
     levels = model.config.levels
     model.residual.requires_grad_(False)  # not trained here; frozen, distributed training leaves it alone
