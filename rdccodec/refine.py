@@ -290,12 +290,17 @@ class ResidualCost(RegionCost):
         return (rate + (weights * 255**2 * squared).mean()) / (self.size[0] * self.size[1])
 
 
+def tile_cells(cost) -> int:
+    """Latent cells per side of `cost`'s refinement tiles: :data:`REGION` primary cells, the same pixels."""
+    return REGION * PrimaryCost.scale // cost.scale
+
+
 def refine(latent: Tensor, cost, steps: int, generator: torch.Generator, tick: Callable[[], None]) -> Tensor:
     """The latent (1, C, h, w) refined region by region for `cost` (:class:`PrimaryCost` or
     :class:`ResidualCost`); returned as a latent that the coder rounds to the refined symbols."""
     start = cost.deviation(latent).detach()
     symbols = torch.round(start)  # what the decoder sees of the cells not refined yet
-    for rows, cols, e_rows, e_cols in regions(tuple(latent.shape[2:]), REGION * 16 // cost.scale):
+    for rows, cols, e_rows, e_cols in regions(tuple(latent.shape[2:]), tile_cells(cost)):
         cost.focus((rows, cols), (e_rows, e_cols))
         core = (slice(rows.start - e_rows.start, rows.stop - e_rows.start),
                 slice(cols.start - e_cols.start, cols.stop - e_cols.start))
@@ -317,8 +322,9 @@ def steps_of(effort: int, layers: int) -> int:
 def total_steps(effort: int, layers: int, grid: tuple[int, int]) -> int:
     """Gradient steps of a whole encode (`grid`: the primary latent's), for a progress bar."""
     e = EFFORTS[effort]
-    residual = e.residual_steps * len(list(regions((grid[0] * 2, grid[1] * 2), REGION * 2))) if layers else 0
-    return e.primary_steps * len(list(regions(grid))) + residual
+    residual_grid = (grid[0] * 2, grid[1] * 2)
+    residual = e.residual_steps * len(list(regions(residual_grid, tile_cells(ResidualCost)))) if layers else 0
+    return e.primary_steps * len(list(regions(grid, tile_cells(PrimaryCost)))) + residual
 
 
 def describe(effort: int) -> str:
