@@ -140,6 +140,10 @@ class Codec:
             y = run_tiled(self._analysis(fast.primary.g_a), [(pixels, 16)], 1, grid, self.tile // 16, 4)
             z = self._hyper_analysis(fast.primary.hyperprior, y)
             if steps:
+                with torch.enable_grad():  # in float32: its steps are cheap, and its costings the coder's
+                    hyper = refine.HyperRate(fast.primary.hyperprior, y, z, rate, refine.EFFORTS[effort].hyper_steps,
+                                             generator)
+                    z = refine.refine_hyper(z, hyper, bar.update)
                 with self._refining():
                     cost = refine.PrimaryCost(fast.primary, whole, z, rate, (height, width), self._backbone())
                     y = refine.refine(y, cost, refine.EFFORTS[effort].primary_steps, generator, bar.update)

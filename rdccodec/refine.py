@@ -12,9 +12,14 @@ latents are coded as any others and every stream decodes with the same decoder.
   rate + λ·2^k·255²·MSE, stage II's objective, so each layer count gains. Each gradient step synthesises
   one prefix, in turn (an estimate of the mean whose expectation is the mean): three times the steps for
   the time of synthesising all three, which gains more (docs/speed.md); the costings see every prefix.
-- Each hyper latent stays as the one-pass encoder makes it (ẑ and so the entropy parameters are fixed);
-  of the refined latent and the one-pass latent, the one of lower cost (hard rounding) is kept, so effort
-  never raises the cost it optimises.
+- Before the primary latent, its hyper latent z is refined for the primary's rate alone, y held: bits of
+  ẑ plus bits of y's symbols under the means and scales ẑ gives (Yang et al. refine ẑ too). ẑ is a
+  fifth of a low-rate primary stream and the hyper analysis has an amortisation gap of its own; y's
+  symbols are re-rounded around the moved means, which leaves the distortion as it was on average.
+  The residual's hyper latent stays as the one-pass encoder makes it: refined the same way, it saved
+  0.05 % (docs/speed.md).
+- Of each refined latent and the one-pass latent, the one of lower cost (hard rounding) is kept, so
+  effort never raises the cost it optimises.
 - Images larger than one tile are refined tile by tile: each tile's latents are optimised with the
   synthesis run over the tile and a margin of neighbouring latents, so each pixel's cost sees every latent
   it depends on; the decoder then synthesises the whole image from the one refined latent, without seams.
@@ -36,11 +41,12 @@ from .train.losses import feature_distance, geometric_lambda
 
 @dataclasses.dataclass(frozen=True)
 class Effort:
+    hyper_steps: int
     primary_steps: int
     residual_steps: int
 
 
-EFFORTS = (Effort(0, 0), Effort(8, 12), Effort(16, 20), Effort(24, 30))
+EFFORTS = (Effort(0, 0, 0), Effort(20, 8, 12), Effort(35, 16, 20), Effort(50, 24, 30))
 """Gradient steps of each effort level (0: the one-pass encoder). Seconds per step and the gains of each
 level are measured in docs/speed.md and README › Results."""
 PRIMARY_LAMBDAS = (0.0004, 0.05)
@@ -52,6 +58,8 @@ SPATIAL_WEIGHT = 50.0
 LEARNING_RATE = 0.02
 """Adam's step on the gained latent, whose quantisation step is 1 (0.05 and 0.1 overshoot: the rounded
 cost rose after a few steps at low rates; docs/history.md › Encoder effort)."""
+HYPER_LEARNING_RATE = 0.05
+"""Adam's step on the hyper latent (0.1 gained half as much in 20 steps, 0.2 nothing; docs/speed.md)."""
 TEMPERATURE = (0.5, 0.2)
 """SGA temperature, annealed geometrically from the first to the last step (ending at 0.05 undid part of
 the gain in the last steps)."""
@@ -61,6 +69,12 @@ REGION = 48
 """Primary latent cells per side of a refinement tile, 768 px; the residual's tiles cover the same pixels."""
 MARGIN = 5
 """Latent cells around a tile whose latents the synthesis of the tile sees (the decoder's margin)."""
+
+
+def temperature(step: int, steps: int) -> float:
+    """SGA's temperature at `step` of `steps`: :data:`TEMPERATURE` annealed geometrically."""
+    high, low = TEMPERATURE
+    return high * (low / high) ** (step / max(steps - 1, 1))
 
 
 def soft_round(u: Tensor, temperature: float, generator: torch.Generator) -> Tensor:
@@ -117,7 +131,7 @@ def optimise(start: Tensor, context: Tensor, core: tuple[slice, slice], cost: Ca
     :data:`CHECK_EVERY` steps and the cheapest, the rounded start included, are returned."""
     rows, cols = core
     variable = start.clone().requires_grad_(True)
-    optimiser = torch.optim.Adam([variable], lr=LEARNING_RATE)
+    optimiser = torch.optim.Adam([variable], lr=cost.learning_rate)
 
     def region(cells: Tensor) -> Tensor:
         full = context.clone()
@@ -130,10 +144,8 @@ def optimise(start: Tensor, context: Tensor, core: tuple[slice, slice], cost: Ca
 
     best = torch.round(start)
     best_cost = hard_cost(best)
-    high, low = TEMPERATURE
     for step in range(steps):
-        temperature = high * (low / high) ** (step / max(steps - 1, 1))
-        loss = cost.estimate(region(soft_round(variable, temperature, generator)), step)
+        loss = cost.estimate(region(soft_round(variable, temperature(step, steps), generator)), step)
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
@@ -157,12 +169,68 @@ def backbone():
                        "pip install 'rdccodec[effort]'") from None
 
 
+class HyperRate:
+    """The rate of a latent y as a function of its hyper latent's symbols (z less the bottleneck's medians,
+    as the coder rounds it), y held: bits of ẑ plus bits of y's symbols, round(y·g − μ), under the means
+    and scales that ẑ gives, in the coder's two passes where there is a context. The gradient steps
+    soft-round y's symbols too and hold the context's corrections at those of the one-pass ẑ (they move
+    with the anchors' rounding only): a step then costs no context network."""
+
+    learning_rate = HYPER_LEARNING_RATE
+
+    def __init__(self, hyperprior: GainedHyperprior, y: Tensor, z: Tensor, level: float, steps: int,
+                 generator: torch.Generator):
+        self.hyperprior, self.y, self.steps, self.generator = hyperprior, y.float(), steps, generator
+        self.gain, self.inverse = (g.float() for g in hyperprior.gains(level))
+        self.medians = hyperprior.entropy_bottleneck._get_medians().detach().reshape(1, -1, 1, 1)
+        self.anchors = None if hyperprior.context is None else hyperprior.context.anchors(y).bool()
+        if self.anchors is not None:
+            with torch.no_grad():
+                means, _ = hyperprior.params(torch.round(self.deviation(z)) + self.medians, self.gain)
+                anchor_hat = (torch.round(self.y * self.gain - means) + means) * self.inverse * self.anchors
+                self.corrections = [d.float() for d in hyperprior.context(anchor_hat)]
+
+    def deviation(self, z: Tensor) -> Tensor:
+        return z - self.medians
+
+    def __call__(self, symbols: Tensor) -> Tensor:
+        return self.bits(symbols, torch.round, exact=True)
+
+    def estimate(self, symbols: Tensor, step: int) -> Tensor:
+        return self.bits(symbols, lambda u: soft_round(u, temperature(step, self.steps), self.generator), exact=False)
+
+    def bits(self, symbols: Tensor, rounding: Callable[[Tensor], Tensor], exact: bool) -> Tensor:
+        hp, z_hat = self.hyperprior, symbols + self.medians
+        bottleneck = hp.entropy_bottleneck
+        likelihood, _, _ = bottleneck._likelihood(z_hat.permute(1, 0, 2, 3).reshape(z_hat.shape[1], 1, -1))
+        z_bits = -torch.log2(bottleneck.likelihood_lower_bound(likelihood)).sum()
+        means, scales = hp.params(z_hat, self.gain)
+        gained = self.y * self.gain
+        if self.anchors is not None:
+            if exact:  # the second pass from the anchors as rounded under these means
+                anchor_hat = (rounding(gained - means) + means) * self.inverse * self.anchors
+                means, scales = hp.corrected(means, scales, anchor_hat, self.gain)
+            else:
+                d_means, d_log_scales = self.corrections
+                means, scales = means + d_means * self.gain, scales * d_log_scales.exp()
+        return z_bits + symbol_bits(rounding(gained - means), scales, hp)
+
+
+def refine_hyper(z: Tensor, cost: HyperRate, tick: Callable[[], None]) -> Tensor:
+    """The hyper latent (1, C, h, w) refined for `cost`, whole (it has 1/4096 of the pixels); returned as
+    a latent that the coder rounds to the refined symbols."""
+    start = cost.deviation(z).detach()
+    whole = (slice(None), slice(None))
+    return optimise(start, torch.round(start), whole, cost, cost.steps, cost.generator, tick) + cost.medians
+
+
 class RegionCost:
     """Rate of a region's core symbols plus λ-weighted distortion of the pixels they change (the core and
     :data:`MARGIN` cells around it), both summed and divided by the image's pixels, so that the costs of
     the regions add up to the image's."""
 
     scale = 16  # pixels per latent cell
+    learning_rate = LEARNING_RATE
 
     def __init__(self, nets, x: Tensor, z: Tensor, level: float, size: tuple[int, int], lambdas):
         self.nets, self.x, self.size = nets, x, size
@@ -316,7 +384,7 @@ def steps_of(effort: int, layers: int) -> int:
     if not 0 <= effort < len(EFFORTS):
         raise RDCError(f"effort must lie in [0, {len(EFFORTS) - 1}]")
     e = EFFORTS[effort]
-    return e.primary_steps + (e.residual_steps if layers else 0)
+    return e.hyper_steps + e.primary_steps + (e.residual_steps if layers else 0)
 
 
 def total_steps(effort: int, layers: int, grid: tuple[int, int]) -> int:
@@ -324,14 +392,15 @@ def total_steps(effort: int, layers: int, grid: tuple[int, int]) -> int:
     e = EFFORTS[effort]
     residual_grid = (grid[0] * 2, grid[1] * 2)
     residual = e.residual_steps * len(list(regions(residual_grid, tile_cells(ResidualCost)))) if layers else 0
-    return e.primary_steps * len(list(regions(grid, tile_cells(PrimaryCost)))) + residual
+    return e.hyper_steps + e.primary_steps * len(list(regions(grid, tile_cells(PrimaryCost)))) + residual
 
 
 def describe(effort: int) -> str:
     """The effort's settings in words: what an evaluation records, so that results of other settings are
     never taken for these."""
     e = EFFORTS[effort]
-    return (f"effort {effort} ({e.primary_steps}+{e.residual_steps} steps, SGA Adam {LEARNING_RATE}, "
+    return (f"effort {effort} ({e.hyper_steps}+{e.primary_steps}+{e.residual_steps} steps, SGA Adam "
+            f"{HYPER_LEARNING_RATE}/{LEARNING_RATE}, "
             f"T {TEMPERATURE[0]}→{TEMPERATURE[1]}, spatial weight {SPATIAL_WEIGHT:g})")
 
 
