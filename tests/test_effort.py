@@ -54,6 +54,28 @@ def test_effort_never_raises_the_cost_it_optimises(request, model, kodak_crop, r
     assert all(c <= before for c in costs)
 
 
+@pytest.mark.parametrize("model", ["small_codec", "checkerboard_codec", "shipped_codec"])
+def test_the_hyper_latent_is_refined_for_the_primarys_rate(request, model, kodak_crop):
+    """Never more bits of ẑ and ŷ than under the one-pass z, and fewer with the shipped weights; a step's
+    estimate holds the context's corrections of the one-pass ẑ, so at its symbols it is the cost itself."""
+    primary = request.getfixturevalue(model)._encoder_nets.primary
+    h, w = kodak_crop.shape[:2]
+    x = PaddedImage(kodak_crop, _padded_shape(h, w), torch.float32)[:, :, :]
+    with torch.no_grad():
+        y = primary.g_a(x)
+        z = primary.hyperprior.h_a(y)
+        cost = refine.HyperRate(primary.hyperprior, y, z, 0.0, 30, refine.seeded())
+        start = torch.round(cost.deviation(z))
+        before = float(cost(start))
+        assert float(cost.bits(start, torch.round, exact=False)) == pytest.approx(before, rel=1e-6)
+        with torch.enable_grad():
+            refined = refine.refine_hyper(z, cost, lambda: None)
+        after = float(cost(torch.round(cost.deviation(refined))))
+    assert after <= before
+    if model == "shipped_codec":
+        assert after < before
+
+
 def test_the_residual_steps_descend_every_prefix_in_turn(small_codec, kodak_crop):
     """A residual gradient step synthesises one layer prefix; over as many steps as layers, the estimates
     average to the cost the costings see (every prefix), so the steps descend that cost."""
