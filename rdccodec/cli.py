@@ -173,7 +173,7 @@ Examples:
 @click.option("--shard", default=None, metavar="I/N",
               help="Code only the I-th (from 0) of N interleaved slices of the sorted inputs.")
 @click.option("--effort", type=click.IntRange(0, 3), default=0, show_default=True,
-              help="Encoder effort: 1–3 refine the latents by gradient steps (about 4, 8 and 14 s for a "
+              help="Encoder effort: 1–3 refine the latents by gradient steps (about 5, 8 and 12 s for a "
                    "768×512 image on two cores) for smaller streams at the same quality; 0 is one pass.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @max_pixels_option
