@@ -180,15 +180,14 @@ class HyperRate:
 
     def __init__(self, hyperprior: GainedHyperprior, y: Tensor, z: Tensor, level: float, steps: int,
                  generator: torch.Generator):
-        self.hyperprior, self.y, self.steps, self.generator = hyperprior, y.float(), steps, generator
-        self.gain, self.inverse = (g.float() for g in hyperprior.gains(level))
+        self.hyperprior, self.steps, self.generator = hyperprior, steps, generator
         self.medians = hyperprior.entropy_bottleneck._get_medians().detach().reshape(1, -1, 1, 1)
         self.anchors = None if hyperprior.context is None else hyperprior.context.anchors(y).bool()
-        if self.anchors is not None:
-            with torch.no_grad():
-                means, _ = hyperprior.params(torch.round(self.deviation(z)) + self.medians, self.gain)
-                anchor_hat = (torch.round(self.y * self.gain - means) + means) * self.inverse * self.anchors
-                self.corrections = [d.float() for d in hyperprior.context(anchor_hat)]
+        with torch.no_grad():
+            means, _, self.gain, self.inverse = hyper_parameters(hyperprior, z, level)
+            self.gained = y.float() * self.gain  # held: what the coder rounds less the means
+            if self.anchors is not None:
+                self.corrections = [d.float() for d in hyperprior.context(self.anchor_hat(means, torch.round))]
 
     def deviation(self, z: Tensor) -> Tensor:
         return z - self.medians
@@ -197,7 +196,11 @@ class HyperRate:
         return self.bits(symbols, torch.round, exact=True)
 
     def estimate(self, symbols: Tensor, step: int) -> Tensor:
-        return self.bits(symbols, lambda u: soft_round(u, temperature(step, self.steps), self.generator), exact=False)
+        return self.bits(symbols, lambda u: soft_round(u, temperature(step, self.steps), self.generator), False)
+
+    def anchor_hat(self, means: Tensor, rounding: Callable[[Tensor], Tensor]) -> Tensor:
+        """ŷ at the anchors (zero elsewhere), y's symbols rounded around `means`: what the context reads."""
+        return (rounding(self.gained - means) + means) * self.inverse * self.anchors
 
     def bits(self, symbols: Tensor, rounding: Callable[[Tensor], Tensor], exact: bool) -> Tensor:
         hp, z_hat = self.hyperprior, symbols + self.medians
@@ -205,15 +208,13 @@ class HyperRate:
         likelihood, _, _ = bottleneck._likelihood(z_hat.permute(1, 0, 2, 3).reshape(z_hat.shape[1], 1, -1))
         z_bits = -torch.log2(bottleneck.likelihood_lower_bound(likelihood)).sum()
         means, scales = hp.params(z_hat, self.gain)
-        gained = self.y * self.gain
         if self.anchors is not None:
             if exact:  # the second pass from the anchors as rounded under these means
-                anchor_hat = (rounding(gained - means) + means) * self.inverse * self.anchors
-                means, scales = hp.corrected(means, scales, anchor_hat, self.gain)
+                means, scales = hp.corrected(means, scales, self.anchor_hat(means, rounding), self.gain)
             else:
                 d_means, d_log_scales = self.corrections
                 means, scales = means + d_means * self.gain, scales * d_log_scales.exp()
-        return z_bits + symbol_bits(rounding(gained - means), scales, hp)
+        return z_bits + symbol_bits(rounding(self.gained - means), scales, hp)
 
 
 def refine_hyper(z: Tensor, cost: HyperRate, tick: Callable[[], None]) -> Tensor:
