@@ -63,6 +63,9 @@ HYPER_LEARNING_RATE = 0.05
 TEMPERATURE = (0.5, 0.2)
 """SGA temperature, annealed geometrically from the first to the last step (ending at 0.05 undid part of
 the gain in the last steps)."""
+RESIDUAL_TEMPERATURE = (0.3, 0.15)
+"""The residual's SGA temperature: cooler than the primary's, whose latent it refines to fewer, finer
+steps (docs/speed.md › Encoder effort)."""
 CHECK_EVERY = 5
 """Steps between costings of the rounded symbols (a synthesis without gradients)."""
 REGION = 48
@@ -71,9 +74,9 @@ MARGIN = 5
 """Latent cells around a tile whose latents the synthesis of the tile sees (the decoder's margin)."""
 
 
-def temperature(step: int, steps: int) -> float:
-    """SGA's temperature at `step` of `steps`: :data:`TEMPERATURE` annealed geometrically."""
-    high, low = TEMPERATURE
+def temperature(step: int, steps: int, bounds: tuple[float, float] = TEMPERATURE) -> float:
+    """SGA's temperature at `step` of `steps`: `bounds` annealed geometrically."""
+    high, low = bounds
     return high * (low / high) ** (step / max(steps - 1, 1))
 
 
@@ -145,7 +148,7 @@ def optimise(start: Tensor, context: Tensor, core: tuple[slice, slice], cost: Ca
     best = torch.round(start)
     best_cost = hard_cost(best)
     for step in range(steps):
-        loss = cost.estimate(region(soft_round(variable, temperature(step, steps), generator)), step)
+        loss = cost.estimate(region(soft_round(variable, temperature(step, steps, cost.temperatures), generator)), step)
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
@@ -176,7 +179,7 @@ class HyperRate:
     soft-round y's symbols too and hold the context's corrections at those of the one-pass ẑ (they move
     with the anchors' rounding only): a step then costs no context network."""
 
-    learning_rate = HYPER_LEARNING_RATE
+    learning_rate, temperatures = HYPER_LEARNING_RATE, TEMPERATURE
 
     def __init__(self, hyperprior: GainedHyperprior, y: Tensor, z: Tensor, level: float, steps: int,
                  generator: torch.Generator):
@@ -196,7 +199,7 @@ class HyperRate:
         return self.bits(symbols, torch.round, exact=True)
 
     def estimate(self, symbols: Tensor, step: int) -> Tensor:
-        return self.bits(symbols, lambda u: soft_round(u, temperature(step, self.steps), self.generator), False)
+        return self.bits(symbols, lambda u: soft_round(u, temperature(step, self.steps, self.temperatures), self.generator), False)
 
     def anchor_hat(self, means: Tensor, rounding: Callable[[Tensor], Tensor]) -> Tensor:
         """ŷ at the anchors (zero elsewhere), y's symbols rounded around `means`: what the context reads."""
@@ -231,7 +234,7 @@ class RegionCost:
     the regions add up to the image's."""
 
     scale = 16  # pixels per latent cell
-    learning_rate = LEARNING_RATE
+    learning_rate, temperatures = LEARNING_RATE, TEMPERATURE
 
     def __init__(self, nets, x: Tensor, z: Tensor, level: float, size: tuple[int, int], lambdas):
         self.nets, self.x, self.size = nets, x, size
@@ -327,6 +330,7 @@ class ResidualCost(RegionCost):
     """Mean over layer prefixes k of rate(k) + λ·2^k·255²·MSE(x̂1 + r_k), against the decoder's x̂1."""
 
     scale = 8
+    temperatures = RESIDUAL_TEMPERATURE
 
     def __init__(self, nets, x: Tensor, x_hat: Tensor, z: Tensor, level: float, size: tuple[int, int]):
         super().__init__(nets, x, z, level, size, RESIDUAL_LAMBDAS)
@@ -402,7 +406,7 @@ def describe(effort: int) -> str:
     e = EFFORTS[effort]
     return (f"effort {effort} ({e.hyper_steps}+{e.primary_steps}+{e.residual_steps} steps, SGA Adam "
             f"{HYPER_LEARNING_RATE}/{LEARNING_RATE}, "
-            f"T {TEMPERATURE[0]}→{TEMPERATURE[1]}, spatial weight {SPATIAL_WEIGHT:g})")
+            f"T {TEMPERATURE[0]}→{TEMPERATURE[1]}/{RESIDUAL_TEMPERATURE[0]}→{RESIDUAL_TEMPERATURE[1]}, spatial weight {SPATIAL_WEIGHT:g})")
 
 
 def seeded() -> torch.Generator:
