@@ -99,12 +99,16 @@ def symbol_bits(symbols: Tensor, scales: Tensor, hyperprior: GainedHyperprior) -
     return -torch.log2(hyperprior.gaussian_conditional.likelihood_lower_bound(likelihood)).sum()
 
 
+def medians(hyperprior: GainedHyperprior) -> Tensor:
+    """The hyper latent's medians (1, C, 1, 1): the coder rounds z less these."""
+    return hyperprior.entropy_bottleneck._get_medians().detach().reshape(1, -1, 1, 1)
+
+
 def hyper_parameters(hyperprior: GainedHyperprior, z: Tensor, level: float) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """Means and scales of the gained latent from ẑ as the coder rounds z, and the level's gains."""
     gain, inverse = (g.float() for g in hyperprior.gains(level))
-    bottleneck = hyperprior.entropy_bottleneck
-    medians = bottleneck._get_medians().detach().reshape(1, -1, 1, 1)
-    z_hat = torch.round(z - medians) + medians
+    m = medians(hyperprior)
+    z_hat = torch.round(z - m) + m
     means, scales = hyperprior.params(z_hat, gain)
     return means, scales, gain, inverse
 
@@ -185,7 +189,7 @@ class HyperRate:
     def __init__(self, hyperprior: GainedHyperprior, y: Tensor, z: Tensor, level: float, steps: int,
                  generator: torch.Generator):
         self.hyperprior, self.steps, self.generator = hyperprior, steps, generator
-        self.medians = hyperprior.entropy_bottleneck._get_medians().detach().reshape(1, -1, 1, 1)
+        self.medians = medians(hyperprior)
         self.anchors = None if hyperprior.context is None else hyperprior.context.anchors(y).bool()
         with torch.no_grad():
             means, _, self.gain, self.inverse = hyper_parameters(hyperprior, z, level)
